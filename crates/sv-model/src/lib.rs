@@ -1,0 +1,1 @@
+//! studyvault domain types and their invariants; no IO, no serde.

@@ -1,0 +1,1 @@
+//! Dev-only helpers: fixture paths, temporary stores, backend conformance suites.
