@@ -1,1 +1,97 @@
 //! Content-addressed blob store: BlobId = blake3, durable local files, verified reads.
+//!
+//! Architecture invariants:
+//! - this crate knows nothing of DICOM, things or records: it stores bytes under their blake3 hash;
+//! - a blob visible at its final path is complete and durable (temp file, fsync, rename, directory
+//!   fsync), and a multi-group blob's outboard is durable before the blob becomes visible;
+//! - a reader never hands out bytes it has not verified against the id: whole small blobs are
+//!   hashed before the first byte, larger ones group by group against the outboard, which is
+//!   itself checked to merge to the id;
+//! - the API is synchronous `std::io`; async callers run it on blocking threads.
+//!
+//! ```
+//! use sv_blob::{BlobStore, LocalBlobStore};
+//! use std::io::Read;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = LocalBlobStore::open(dir.path())?;
+//! let put = store.put(&mut &b"hello"[..])?;
+//! assert!(put.created);
+//! let mut out = String::new();
+//! store.get(&put.id, Some(1..4))?.read_to_string(&mut out)?;
+//! assert_eq!(out, "ell");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod id;
+mod local;
+mod memory;
+mod outboard;
+pub mod tree;
+
+use std::ops::Range;
+
+pub use error::{BlobError, CorruptKind, is_corrupt_io};
+pub use id::{BlobId, HexDigits, ParseBlobIdError};
+pub use local::{LAYOUT, LocalBlobStore};
+pub use memory::MemoryBlobStore;
+
+/// A stream of blob bytes; verification failures surface as `io::Error`s wrapping
+/// [`BlobError::Corrupt`] (see [`is_corrupt_io`] and [`BlobError::from_io`]).
+pub type BlobReader = Box<dyn std::io::Read + Send + 'static>;
+
+/// The result of a put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub id: BlobId,
+    pub len: u64,
+    /// False when the bytes were already stored (dedup): nothing new was written.
+    pub created: bool,
+}
+
+/// A content-addressed store of immutable blobs.
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Streams `reader` to the end and stores its bytes durably under their blake3 hash.
+    ///
+    /// Any error from `reader` aborts the put: nothing is stored, and the error comes back as
+    /// [`BlobError::Source`].
+    fn put(&self, reader: &mut dyn std::io::Read) -> Result<PutOutcome, BlobError>;
+
+    /// Stores bytes already in memory.
+    fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        self.put(&mut &bytes[..])
+    }
+
+    /// Streams the blob, or `range` of it, verifying as it reads.
+    ///
+    /// [`BlobError::NotFound`] when absent; [`BlobError::RangeNotSatisfiable`] when `range` is
+    /// empty or reaches past the end.
+    fn get(&self, id: &BlobId, range: Option<Range<u64>>) -> Result<BlobReader, BlobError>;
+
+    /// The blob's length, or `None` when it is not stored.
+    fn len(&self, id: &BlobId) -> Result<Option<u64>, BlobError>;
+
+    /// Re-hashes the whole blob; [`BlobError::Corrupt`] on any mismatch.
+    fn verify(&self, id: &BlobId) -> Result<(), BlobError>;
+
+    /// Every stored id, sorted.
+    fn list(&self) -> Result<Vec<BlobId>, BlobError>;
+
+    /// Removes the blob; false when it was not there.
+    fn delete(&self, id: &BlobId) -> Result<bool, BlobError>;
+
+    /// True when the blob is stored.
+    fn contains(&self, id: &BlobId) -> Result<bool, BlobError> {
+        Ok(self.len(id)?.is_some())
+    }
+}
+
+/// Checks `range` against a blob of `len` bytes; `None` means the whole blob.
+pub(crate) fn check_range(range: Option<Range<u64>>, len: u64) -> Result<Range<u64>, BlobError> {
+    match range {
+        None => Ok(0..len),
+        Some(r) if r.start < r.end && r.end <= len => Ok(r),
+        Some(_) => Err(BlobError::RangeNotSatisfiable { len }),
+    }
+}

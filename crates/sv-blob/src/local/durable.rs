@@ -1,0 +1,90 @@
+//! Durable file-system steps: temp files that clean up after themselves, directory fsync.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::BlobError;
+
+/// A file under the store's `tmp/` directory, removed on drop unless it was renamed away.
+#[derive(Debug)]
+pub(crate) struct TempFile {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+}
+
+impl TempFile {
+    /// Creates a new, uniquely named file in `dir`.
+    pub(crate) fn create(dir: &Path) -> Result<TempFile, BlobError> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| {
+            BlobError::io("name temp file in", dir, io::Error::other(e.to_string()))
+        })?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("{name}.tmp"));
+        let file = OpenOptions::new()
+            .write(true)
+            .read(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| BlobError::io("create temp file", &path, e))?;
+        Ok(TempFile { path, file })
+    }
+
+    /// Writes all of `bytes`.
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|e| BlobError::io("write temp file", &self.path, e))
+    }
+
+    /// Flushes the file's data and metadata to disk.
+    pub(crate) fn sync(&self) -> Result<(), BlobError> {
+        self.file
+            .sync_all()
+            .map_err(|e| BlobError::io("fsync temp file", &self.path, e))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Gone already after a rename; any leftover is swept at the next open.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Fsyncs a directory so that entries created, renamed or removed in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| BlobError::io("fsync directory", dir, e))
+}
+
+/// Creates `dir` and its missing parents up to (not including) `base`, fsyncing each parent that
+/// gained an entry.
+pub(crate) fn create_dirs_durable(base: &Path, dir: &Path) -> Result<(), BlobError> {
+    if dir == base || dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(base);
+    create_dirs_durable(base, parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(BlobError::io("create directory", dir, e)),
+    }
+}
+
+/// Writes `bytes` to `dest` atomically and durably: temp file in `tmp_dir`, fsync, rename,
+/// directory fsync.
+pub(crate) fn write_file_durable(
+    tmp_dir: &Path,
+    dest: &Path,
+    bytes: &[u8],
+) -> Result<(), BlobError> {
+    let mut temp = TempFile::create(tmp_dir)?;
+    temp.write_all(bytes)?;
+    temp.sync()?;
+    fs::rename(&temp.path, dest).map_err(|e| BlobError::io("rename temp file to", dest, e))?;
+    sync_dir(dest.parent().expect("dest has a parent"))
+}

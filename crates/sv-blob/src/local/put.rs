@@ -1,0 +1,96 @@
+//! Streaming put: hash while writing to a temp file, then publish durably (outboard first).
+
+use std::fs;
+use std::io::{self, Read};
+
+use super::LocalBlobStore;
+use super::durable::{TempFile, create_dirs_durable, sync_dir, write_file_durable};
+use crate::outboard::Outboard;
+use crate::tree::{GroupHasher, TreeHash};
+use crate::{BlobError, BlobId, PutOutcome};
+
+/// Bytes read from the source per step; the only per-put buffer.
+const READ_BUF_LEN: usize = 256 * 1024;
+
+impl LocalBlobStore {
+    pub(super) fn put_stream(&self, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
+        // Dropping `temp` on any early return removes it: a failed put leaves nothing behind.
+        let mut temp = TempFile::create(&self.tmp)?;
+        let mut hasher = GroupHasher::new();
+        let mut buf = vec![0u8; READ_BUF_LEN];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(BlobError::Source(e)),
+            };
+            hasher.update(&buf[..n]);
+            temp.write_all(&buf[..n])?;
+        }
+        let tree = hasher.finalize();
+        let id = BlobId::from(tree.root);
+        let outcome = |created| PutOutcome {
+            id,
+            len: tree.len,
+            created,
+        };
+        let final_path = self.blob_path(&id);
+        match fs::metadata(&final_path) {
+            Ok(meta) if meta.len() == tree.len => {
+                self.repair_outboard(&id, &tree)?;
+                return Ok(outcome(false));
+            }
+            // Same id, wrong length: the stored copy is damaged; replace it with ours below.
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BlobError::io("stat blob", &final_path, e)),
+        }
+        temp.sync()?;
+        let dir = final_path.parent().expect("blob path has a parent");
+        create_dirs_durable(&self.blobs, dir)?;
+        if !tree.cvs.is_empty() {
+            self.write_outboard(&id, &tree)?;
+        }
+        // hard_link publishes without clobbering: of two racing puts exactly one creates.
+        let created = match fs::hard_link(&temp.path, &final_path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if fs::metadata(&final_path).is_ok_and(|m| m.len() == tree.len) {
+                    false
+                } else {
+                    fs::rename(&temp.path, &final_path)
+                        .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))?;
+                    true
+                }
+            }
+            Err(e) => return Err(BlobError::io("link temp file to", &final_path, e)),
+        };
+        sync_dir(dir)?;
+        Ok(outcome(created))
+    }
+
+    /// Writes the outboard durably; it must be in place before the blob is visible.
+    fn write_outboard(&self, id: &BlobId, tree: &TreeHash) -> Result<(), BlobError> {
+        let outboard = Outboard {
+            len: tree.len,
+            cvs: tree.cvs.clone(),
+        };
+        write_file_durable(&self.tmp, &self.outboard_path(id), &outboard.encode())
+    }
+
+    /// On dedup, puts back an outboard that went missing or bad (the fresh tree is trusted).
+    fn repair_outboard(&self, id: &BlobId, tree: &TreeHash) -> Result<(), BlobError> {
+        if tree.cvs.is_empty() {
+            return Ok(());
+        }
+        let path = self.outboard_path(id);
+        let intact =
+            fs::read(&path).is_ok_and(|bytes| Outboard::decode_checked(&bytes, id).is_ok());
+        if intact {
+            Ok(())
+        } else {
+            self.write_outboard(id, tree)
+        }
+    }
+}
