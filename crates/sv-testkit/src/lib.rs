@@ -1,1 +1,3 @@
 //! Dev-only helpers: fixture paths, temporary stores, backend conformance suites.
+
+pub mod blob_conformance;

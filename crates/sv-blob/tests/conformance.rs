@@ -1,0 +1,9 @@
+//! Runs the shared blob store conformance suite against every implementation.
+
+mod memory {
+    sv_testkit::blob_store_conformance!(Box::new(sv_blob::MemoryBlobStore::new()));
+}
+
+mod local {
+    sv_testkit::blob_store_conformance!(sv_testkit::blob_conformance::TempLocalStore::new());
+}
