@@ -25,7 +25,7 @@ pub fn parse_tm(tm: &str) -> Option<HvTime> {
     };
     let whole: String = whole.chars().filter(|c| *c != ':').collect();
     if whole.is_empty()
-        || whole.len() % 2 != 0
+        || !whole.len().is_multiple_of(2)
         || whole.len() > 6
         || !whole.bytes().all(|b| b.is_ascii_digit())
     {
