@@ -23,7 +23,9 @@ pub fn group_count(len: u64) -> u64 {
 ///
 /// Only meaningful for blobs of more than one group; `bytes` must not be empty.
 pub fn group_cv(offset: u64, bytes: &[u8]) -> ChainingValue {
-    debug_assert!(offset % GROUP_LEN == 0 && !bytes.is_empty() && bytes.len() as u64 <= GROUP_LEN);
+    debug_assert!(
+        offset.is_multiple_of(GROUP_LEN) && !bytes.is_empty() && bytes.len() as u64 <= GROUP_LEN
+    );
     let mut hasher = Hasher::new();
     hasher.set_input_offset(offset);
     hasher.update(bytes);
