@@ -340,3 +340,20 @@ fn racing_identical_puts_create_exactly_once() {
     store.verify(&BlobId::of(&bytes)).unwrap();
     assert_eq!(read_all(&*store, &BlobId::of(&bytes), None), bytes);
 }
+
+#[test]
+fn a_failed_direct_read_leaves_no_unverified_bytes_in_the_buffer() {
+    let store = TempLocalStore::new();
+    let bytes = test_bytes(3 * G as usize, 11);
+    let id = store.put_bytes(&bytes).unwrap().id;
+    flip_byte(&store.blob_path(&id), G + 5);
+    let mut reader = store.get(&id, None).unwrap();
+    // A buffer larger than the blob takes the zero-copy path: whole groups read in place.
+    let mut buf = vec![0xAAu8; 4 * G as usize];
+    let err = reader.read(&mut buf).unwrap_err();
+    assert!(is_corrupt_io(&err));
+    assert!(
+        buf.iter().all(|&b| b == 0 || b == 0xAA),
+        "unverified bytes left in the buffer"
+    );
+}

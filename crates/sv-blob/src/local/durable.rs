@@ -63,16 +63,26 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), BlobError> {
 /// Creates `dir` and its missing parents up to (not including) `base`, fsyncing each parent that
 /// gained an entry.
 pub(crate) fn create_dirs_durable(base: &Path, dir: &Path) -> Result<(), BlobError> {
+    for parent in create_dirs(base, dir)? {
+        sync_dir(&parent)?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents up to (not including) `base`; returns the parents that
+/// gained an entry, which the caller must fsync before relying on the new directories.
+pub(crate) fn create_dirs(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
     if dir == base || dir.is_dir() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let parent = dir.parent().unwrap_or(base);
-    create_dirs_durable(base, parent)?;
+    let mut to_sync = create_dirs(base, parent)?;
     match fs::create_dir(dir) {
-        Ok(()) => sync_dir(parent),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(BlobError::io("create directory", dir, e)),
+        Ok(()) => to_sync.push(parent.to_path_buf()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(BlobError::io("create directory", dir, e)),
     }
+    Ok(to_sync)
 }
 
 /// Writes `bytes` to `dest` atomically and durably: temp file in `tmp_dir`, fsync, rename,

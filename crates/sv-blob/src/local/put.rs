@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, Read};
 
 use super::LocalBlobStore;
-use super::durable::{TempFile, create_dirs_durable, sync_dir, write_file_durable};
+use super::durable::{TempFile, create_dirs, sync_dir, write_file_durable};
 use crate::outboard::Outboard;
 use crate::tree::{GroupHasher, TreeHash};
 use crate::{BlobError, BlobId, PutOutcome};
@@ -46,12 +46,30 @@ impl LocalBlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(BlobError::io("stat blob", &final_path, e)),
         }
-        temp.sync()?;
         let dir = final_path.parent().expect("blob path has a parent");
-        create_dirs_durable(&self.blobs, dir)?;
-        if !tree.cvs.is_empty() {
-            self.write_outboard(&id, &tree)?;
-        }
+        let new_dir_parents = create_dirs(&self.blobs, dir)?;
+        // Two independent durability chains run side by side to overlap their fsync latency:
+        // the blob's bytes, and (new directories, outboard). Both finish before the blob is linked.
+        let side_work = !new_dir_parents.is_empty() || !tree.cvs.is_empty();
+        std::thread::scope(|s| {
+            if !side_work {
+                return temp.sync();
+            }
+            let side = s.spawn(|| -> Result<(), BlobError> {
+                for parent in &new_dir_parents {
+                    sync_dir(parent)?;
+                }
+                if !tree.cvs.is_empty() {
+                    self.write_outboard(&id, &tree)?;
+                }
+                Ok(())
+            });
+            let synced = temp.sync();
+            let side = side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            synced.and(side)
+        })?;
         // hard_link publishes without clobbering: of two racing puts exactly one creates.
         let created = match fs::hard_link(&temp.path, &final_path) {
             Ok(()) => true,

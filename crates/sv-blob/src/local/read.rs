@@ -132,23 +132,35 @@ struct GroupReader {
     failed: Option<CorruptKind>,
 }
 
+/// Most whole groups read straight into the caller's buffer per call.
+const MAX_DIRECT_GROUPS: u64 = 16;
+
 impl GroupReader {
     fn corrupt(&mut self, kind: CorruptKind) -> io::Error {
         self.failed = Some(kind.clone());
         BlobError::Corrupt { id: self.id, kind }.into_io()
     }
 
-    fn load_group(&mut self, index: u64) -> io::Result<()> {
-        let start = index * GROUP_LEN;
-        let group_len = (self.len - start).min(GROUP_LEN) as usize;
+    fn group_len(&self, index: u64) -> u64 {
+        (self.len - index * GROUP_LEN).min(GROUP_LEN)
+    }
+
+    /// Reads the whole groups starting at `start` into `dst` and verifies each one. On failure
+    /// `dst` is zeroed, so unverified bytes never reach the caller even if it ignores the error.
+    fn read_verified(&mut self, start: u64, dst: &mut [u8]) -> io::Result<()> {
+        let result = self.read_verified_inner(start, dst);
+        if result.is_err() {
+            dst.fill(0);
+        }
+        result
+    }
+
+    fn read_verified_inner(&mut self, start: u64, dst: &mut [u8]) -> io::Result<()> {
         if self.file_pos != start {
+            self.file_pos = u64::MAX;
             self.file.seek(SeekFrom::Start(start))?;
         }
-        self.group.clear();
-        self.group.resize(group_len, 0);
-        self.group_start = start;
-        if let Err(e) = self.file.read_exact(&mut self.group) {
-            self.group.clear();
+        if let Err(e) = self.file.read_exact(dst) {
             self.file_pos = u64::MAX;
             return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
                 let found = self.file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -160,13 +172,33 @@ impl GroupReader {
                 e
             });
         }
-        self.file_pos = start + group_len as u64;
-        if group_cv(start, &self.group) != self.cvs[index as usize] {
-            self.group.clear();
-            let end = start + group_len as u64;
-            return Err(self.corrupt(CorruptKind::GroupMismatch { start, end }));
+        self.file_pos = start + dst.len() as u64;
+        for (i, group) in dst.chunks(GROUP_LEN as usize).enumerate() {
+            let group_start = start + i as u64 * GROUP_LEN;
+            if group_cv(group_start, group) != self.cvs[(group_start / GROUP_LEN) as usize] {
+                let end = group_start + group.len() as u64;
+                return Err(self.corrupt(CorruptKind::GroupMismatch {
+                    start: group_start,
+                    end,
+                }));
+            }
         }
         Ok(())
+    }
+
+    /// Bytes of the whole groups from `pos` (a group start) that fit in `room` and in the range.
+    fn direct_len(&self, room: usize) -> usize {
+        let mut total = 0u64;
+        let mut index = self.pos / GROUP_LEN;
+        while index < self.pos / GROUP_LEN + MAX_DIRECT_GROUPS && index * GROUP_LEN < self.len {
+            let next = total + self.group_len(index);
+            if self.pos + next > self.end || next > room as u64 {
+                break;
+            }
+            total = next;
+            index += 1;
+        }
+        total as usize
     }
 }
 
@@ -181,7 +213,26 @@ impl Read for GroupReader {
         }
         let loaded = self.group_start..self.group_start + self.group.len() as u64;
         if !loaded.contains(&self.pos) {
-            self.load_group(self.pos / GROUP_LEN)?;
+            if self.pos.is_multiple_of(GROUP_LEN) {
+                // Fast path: whole groups go straight into the caller's buffer, no copy.
+                let n = self.direct_len(buf.len());
+                if n > 0 {
+                    self.read_verified(self.pos, &mut buf[..n])?;
+                    self.pos += n as u64;
+                    return Ok(n);
+                }
+            }
+            let index = self.pos / GROUP_LEN;
+            let mut group = std::mem::take(&mut self.group);
+            group.clear();
+            group.resize(self.group_len(index) as usize, 0);
+            let loaded = self.read_verified(index * GROUP_LEN, &mut group);
+            self.group_start = index * GROUP_LEN;
+            self.group = group;
+            if let Err(e) = loaded {
+                self.group.clear();
+                return Err(e);
+            }
         }
         let at = (self.pos - self.group_start) as usize;
         let available = (self.group.len() - at).min((self.end - self.pos) as usize);
