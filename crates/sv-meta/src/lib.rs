@@ -1,1 +1,48 @@
 //! Metadata store behind a trait, with its sled 0.34 implementation.
+//!
+//! Architecture invariants:
+//! - sled appears nowhere in the public API (types, errors): callers see [`MetaStore`] and
+//!   [`MetaError`], so another engine (PostgreSQL) can replace it behind the same trait;
+//! - every mutating method returns only when its change is durable (sled flush, then fsync of
+//!   its files, shared by concurrent writers through group commit) and every multi-tree change
+//!   is one transaction;
+//! - stored values carry a format version marker and the database directory a schema version
+//!   (`<dir>/meta-v1/`); unknown versions are refused, never guessed at;
+//! - named blobs live in their own relation with reference counts changed in the same
+//!   transaction, so a blob that is still named is never unreferenced;
+//! - adding a DICOM instance to a study costs O(1) metadata: facts are stored per instance.
+//!
+//! ```
+//! use sv_meta::{MetaStore, SledMetaStore};
+//! use sv_model::{Record, RecordId, Timestamp};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SledMetaStore::open(dir.path())?;
+//! let record = Record { id: RecordId::new_random(), name: "me".into(), created: Timestamp::now() };
+//! store.create_record(&record)?;
+//! assert_eq!(store.record(record.id)?, Some(record));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod codec;
+mod durability;
+mod error;
+mod feed;
+mod fsck;
+mod keys;
+mod query;
+mod sled_store;
+mod store;
+mod study;
+
+pub use codec::CodecError;
+pub use error::{EngineError, MetaError};
+pub use feed::{Change, ChangeOp, ChangePage};
+pub use fsck::{FsckProblem, FsckReport, fsck};
+pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};
+pub use sled_store::{CACHE_BYTES, SCHEMA_VERSION, SledMetaStore};
+pub use store::MetaStore;
+pub use study::{AddInstanceOutcome, InstanceIndexEntry};
+
+/// The content type given to DICOM instance blobs by `add_instance`.
+pub const DICOM_CONTENT_TYPE: &str = "application/dicom";

@@ -1,3 +1,4 @@
 //! Dev-only helpers: fixture paths, temporary stores, backend conformance suites.
 
 pub mod blob_conformance;
+pub mod meta_conformance;

@@ -1,0 +1,311 @@
+//! The study index on sled: `add_instance` in one transaction, O(1) in the size of the study
+//! (point reads and writes only; the study thing's header is the only value rewritten).
+
+use sv_model::study::{InstanceFacts, parse_da_tm};
+use sv_model::{
+    Audit, AuditAction, BlobName, NamedBlob, RecordId, Thing, ThingFlags, ThingId, ThingState,
+    Timestamp, TypeId, VersionStamp,
+};
+
+use super::things::BlobChange;
+use super::{SledMetaStore, T, Tx, TxResult, tx_decode};
+use crate::codec::{
+    SopEntry, StoredThing, decode_facts, decode_id, decode_sop, encode_facts, encode_id, encode_sop,
+};
+use crate::feed::ChangeOp;
+use crate::study::{AddInstanceOutcome, InstanceIndexEntry};
+use crate::{DICOM_CONTENT_TYPE, MetaError, keys};
+
+/// The names an instance gives its blobs: the DICOM file and, if any, its preview.
+fn instance_blobs(f: &InstanceFacts) -> Result<Vec<NamedBlob>, MetaError> {
+    let invalid = |reason| MetaError::Invalid {
+        what: "instance",
+        reason,
+    };
+    if f.study_instance_uid.is_empty() || f.series_instance_uid.is_empty() {
+        return Err(invalid("a study or series instance uid is empty"));
+    }
+    let name = BlobName::non_empty(f.blob_name())
+        .map_err(|_| invalid("the sop instance uid is not a valid blob name"))?;
+    let mut blobs = vec![NamedBlob {
+        name,
+        content_type: DICOM_CONTENT_TYPE.to_owned(),
+        length: f.length,
+        blob_id: f.blob_id,
+    }];
+    if let (Some(p), Some(name)) = (&f.preview, f.preview_blob_name()) {
+        blobs.push(NamedBlob {
+            name: BlobName::non_empty(name)
+                .map_err(|_| invalid("the preview name is not a valid blob name"))?,
+            content_type: p.media_type.clone(),
+            length: p.length,
+            blob_id: p.blob_id,
+        });
+    }
+    Ok(blobs)
+}
+
+/// The study's date and time (as UTC: DICOM rarely says the zone), for the thing's eff-date.
+fn study_instant(f: &InstanceFacts) -> Option<Timestamp> {
+    let dt = parse_da_tm(f.study.study_date.as_deref(), f.study.study_time.as_deref())?;
+    let (y, m, d) = (
+        i64::from(dt.date.year()),
+        i64::from(dt.date.month()),
+        i64::from(dt.date.day()),
+    );
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = dt.time.map_or(0, |t| {
+        i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second().unwrap_or(0))
+    });
+    let millis = dt.time.and_then(|t| t.millis()).map_or(0, i64::from);
+    Some(Timestamp::from_unix_micros(
+        (days * 86_400 + secs) * 1_000_000 + millis * 1000,
+    ))
+}
+
+impl Tx<'_> {
+    /// Removes an instance's facts and names (counts follow); its SOP entry is left to the caller.
+    fn release_instance(&self, rid: RecordId, e: &SopEntry, sop: &str) -> TxResult<()> {
+        let key = keys::instance(rid, e.thing_id, &e.series_uid, sop);
+        if let Some(v) = self.remove(T::Instances, key)? {
+            let old = tx_decode(T::Instances, decode_facts(&v))?;
+            if let Some(p) = old.preview_blob_name()
+                && let Ok(name) = BlobName::new(p)
+            {
+                self.remove_name(rid, e.thing_id, &name)?;
+            }
+        }
+        if let Ok(name) = BlobName::new(sop) {
+            self.remove_name(rid, e.thing_id, &name)?;
+        }
+        Ok(())
+    }
+
+    /// The live study thing a StudyInstanceUID maps to.
+    fn live_study(&self, rid: RecordId, study_uid: &str) -> TxResult<Option<StoredThing>> {
+        let Some(v) = self.get(T::Studies, &keys::study(rid, study_uid))? else {
+            return Ok(None);
+        };
+        let tid = ThingId::from_bytes(tx_decode(T::Studies, decode_id(&v, "study index"))?);
+        Ok(self
+            .load_thing(rid, tid)?
+            .filter(|s| s.thing.state == ThingState::Active))
+    }
+}
+
+impl SledMetaStore {
+    pub(crate) fn add_instance_impl(
+        &self,
+        rid: RecordId,
+        f: &InstanceFacts,
+        replace: bool,
+        audit: &Audit,
+    ) -> Result<AddInstanceOutcome, MetaError> {
+        let blobs = instance_blobs(f)?;
+        let sop = f.sop_instance_uid.as_str();
+        let new_tid = ThingId::new_random();
+        let version = VersionStamp::new_random();
+        let other_version = VersionStamp::new_random();
+        let eff_date = study_instant(f).unwrap_or(audit.timestamp);
+        self.transact(|tx| {
+            tx.require_record(rid)?;
+            let sop_key = keys::sop(rid, sop);
+            let mut replaced_from = None;
+            if let Some(v) = tx.get(T::Sops, &sop_key)? {
+                let entry = tx_decode(T::Sops, decode_sop(&v))?;
+                let live = tx
+                    .load_thing(rid, entry.thing_id)?
+                    .is_some_and(|s| s.thing.state == ThingState::Active);
+                // An entry of a deleted study is stale: the instance is new again.
+                if live {
+                    if entry.blob_id == f.blob_id {
+                        return Ok(AddInstanceOutcome::Duplicate {
+                            thing_id: entry.thing_id,
+                        });
+                    }
+                    if !replace {
+                        return Ok(AddInstanceOutcome::Conflict {
+                            thing_id: entry.thing_id,
+                            existing: entry.blob_id,
+                        });
+                    }
+                    tx.release_instance(rid, &entry, sop)?;
+                    replaced_from = Some(entry.thing_id);
+                }
+            }
+            let (study, created_study) = match tx.live_study(rid, &f.study_instance_uid)? {
+                Some(s) => (s, false),
+                None => {
+                    let created = Audit {
+                        action: AuditAction::Created,
+                        ..audit.clone()
+                    };
+                    let thing = Thing {
+                        id: new_tid,
+                        version,
+                        type_id: TypeId::MEDICAL_IMAGE_STUDY,
+                        state: ThingState::Active,
+                        flags: ThingFlags::default(),
+                        eff_date,
+                        created: created.clone(),
+                        updated: created,
+                        data_xml: String::new(),
+                        blobs: Vec::new(),
+                    };
+                    tx.insert_thing(rid, &thing)?;
+                    tx.put(
+                        T::Studies,
+                        keys::study(rid, &f.study_instance_uid),
+                        encode_id(new_tid.as_bytes()),
+                    )?;
+                    (
+                        StoredThing {
+                            version_no: 1,
+                            thing,
+                        },
+                        true,
+                    )
+                }
+            };
+            let tid = study.thing.id;
+            tx.put(
+                T::Instances,
+                keys::instance(rid, tid, &f.series_instance_uid, sop),
+                encode_facts(f),
+            )?;
+            for b in &blobs {
+                tx.put_name(rid, tid, b)?;
+            }
+            let entry = SopEntry {
+                thing_id: tid,
+                blob_id: f.blob_id,
+                series_uid: f.series_instance_uid.clone(),
+            };
+            tx.put(T::Sops, sop_key.clone(), encode_sop(&entry))?;
+            if !created_study {
+                let (op, change) = (ChangeOp::Update, BlobChange::None);
+                tx.next_version(rid, &study, version, audit, op, change, |_| {})?;
+            }
+            if let Some(old) = replaced_from.filter(|old| *old != tid)
+                && let Some(cur) = tx.load_thing(rid, old)?
+            {
+                let (op, change) = (ChangeOp::Update, BlobChange::None);
+                tx.next_version(rid, &cur, other_version, audit, op, change, |_| {})?;
+            }
+            Ok(AddInstanceOutcome::Stored {
+                thing_id: tid,
+                version,
+                created_study,
+                replaced: replaced_from.is_some(),
+            })
+        })
+    }
+
+    pub(crate) fn study_thing_impl(
+        &self,
+        rid: RecordId,
+        study_uid: &str,
+    ) -> Result<Option<ThingId>, MetaError> {
+        let Some(v) = self.get(T::Studies, &keys::study(rid, study_uid))? else {
+            return Ok(None);
+        };
+        let tid = ThingId::from_bytes(
+            decode_id(&v, "study index").map_err(MetaError::corrupt("studies"))?,
+        );
+        let live = self
+            .load_header(rid, tid)?
+            .is_some_and(|s| s.thing.state == ThingState::Active);
+        Ok(live.then_some(tid))
+    }
+
+    pub(crate) fn studies_impl(&self, rid: RecordId) -> Result<Vec<(String, ThingId)>, MetaError> {
+        self.scan(T::Studies, &keys::record(rid), |k, v| {
+            let uid = String::from_utf8_lossy(&k[16..]).into_owned();
+            let tid = decode_id(v, "study index").map_err(MetaError::corrupt("studies"))?;
+            Ok((uid, ThingId::from_bytes(tid)))
+        })
+    }
+
+    pub(crate) fn instance_impl(
+        &self,
+        rid: RecordId,
+        sop: &str,
+    ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError> {
+        let Some(v) = self.get(T::Sops, &keys::sop(rid, sop))? else {
+            return Ok(None);
+        };
+        let e = decode_sop(&v).map_err(MetaError::corrupt("sops"))?;
+        let key = keys::instance(rid, e.thing_id, &e.series_uid, sop);
+        match self.get(T::Instances, &key)? {
+            Some(v) => {
+                let facts = decode_facts(&v).map_err(MetaError::corrupt("instances"))?;
+                Ok(Some((e.thing_id, facts)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn instances_under(&self, prefix: &[u8]) -> Result<Vec<InstanceFacts>, MetaError> {
+        self.scan(T::Instances, prefix, |_, v| {
+            decode_facts(v).map_err(MetaError::corrupt("instances"))
+        })
+    }
+
+    pub(crate) fn instance_index_impl(
+        &self,
+        rid: RecordId,
+    ) -> Result<Vec<InstanceIndexEntry>, MetaError> {
+        self.scan(T::Sops, &keys::record(rid), |k, v| {
+            let e = decode_sop(v).map_err(MetaError::corrupt("sops"))?;
+            Ok(InstanceIndexEntry {
+                sop_instance_uid: String::from_utf8_lossy(&k[16..]).into_owned(),
+                series_instance_uid: e.series_uid,
+                thing_id: e.thing_id,
+                blob_id: e.blob_id,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn study_dates_become_utc_instants() {
+        let mut f = sv_model::study::InstanceFacts {
+            study_instance_uid: "1".into(),
+            series_instance_uid: "2".into(),
+            sop_instance_uid: "3".into(),
+            sop_class_uid: String::new(),
+            instance_number: None,
+            transfer_syntax_uid: String::new(),
+            rows: None,
+            columns: None,
+            number_of_frames: None,
+            study: Default::default(),
+            series: Default::default(),
+            blob_id: sv_model::BlobId::EMPTY,
+            length: 0,
+            preview: None,
+            preview_error: None,
+            key_image_refs: Vec::new(),
+            received: Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(study_instant(&f), None);
+        f.study.study_date = Some("20251122".into());
+        f.study.study_time = Some("044219.5".into());
+        let t = study_instant(&f).unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-11-22T04:42:19.5Z");
+        f.study.study_date = Some("19700101".into());
+        f.study.study_time = None;
+        assert_eq!(study_instant(&f), Some(Timestamp::UNIX_EPOCH));
+    }
+}

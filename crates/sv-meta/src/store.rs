@@ -1,0 +1,161 @@
+//! The `MetaStore` trait: everything the vault asks of its metadata store.
+//!
+//! Every mutating method returns only once its change is durable; every multi-key change is
+//! atomic. Methods are synchronous: async callers run them on blocking threads.
+
+use sv_model::study::InstanceFacts;
+use sv_model::{
+    Audit, BlobId, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing, ThingId,
+    ThingVersion, Timestamp, Token, TokenId, VersionStamp,
+};
+
+use crate::{
+    AddInstanceOutcome, ChangePage, InstanceIndexEntry, MetaError, Page, ThingQuery, ThingUpdate,
+};
+
+/// The metadata store: records, things and their versions, named blobs and their reference
+/// counts, the change feed, tokens, shares and the DICOM study index.
+pub trait MetaStore: Send + Sync + std::fmt::Debug {
+    // --- records -------------------------------------------------------------------------
+
+    /// Creates a record; [`MetaError::AlreadyExists`] if its id is taken.
+    fn create_record(&self, record: &Record) -> Result<(), MetaError>;
+    fn record(&self, id: RecordId) -> Result<Option<Record>, MetaError>;
+    /// Every record, by id.
+    fn records(&self) -> Result<Vec<Record>, MetaError>;
+
+    // --- things --------------------------------------------------------------------------
+
+    /// Stores a new thing as given (ids, stamp, audits built by the caller), adding its named
+    /// blobs and their reference counts. Feed: `Create`.
+    fn create_thing(&self, rid: RecordId, thing: &Thing) -> Result<(), MetaError>;
+    /// The current version of a thing (deleted ones too), with its named blobs.
+    fn thing(&self, rid: RecordId, tid: ThingId) -> Result<Option<Thing>, MetaError>;
+    /// Like [`MetaStore::thing`] without loading the named blobs (`blobs` is empty).
+    fn thing_header(&self, rid: RecordId, tid: ThingId) -> Result<Option<Thing>, MetaError>;
+    /// Writes a new version if `expected` is current ([`MetaError::Conflict`] otherwise;
+    /// [`MetaError::ThingNotFound`] if missing or deleted). Returns the new version.
+    fn update_thing(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        expected: VersionStamp,
+        update: &ThingUpdate,
+    ) -> Result<Thing, MetaError>;
+    /// Soft delete: a tombstone version; named blobs keep their references. Deleting a
+    /// deleted thing changes nothing and returns its version. Feed: `Delete`.
+    fn delete_thing(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        expected: Option<VersionStamp>,
+        audit: &Audit,
+    ) -> Result<VersionStamp, MetaError>;
+    /// The version history, oldest first; [`MetaError::ThingNotFound`] if no such thing.
+    fn versions(&self, rid: RecordId, tid: ThingId) -> Result<Vec<ThingVersion>, MetaError>;
+    /// A thing as it was at `version`. For generic types, with the data XML and the named
+    /// blobs of that version; for medical-image studies only the header (no XML, no blobs).
+    fn thing_at(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        version: VersionStamp,
+    ) -> Result<Option<Thing>, MetaError>;
+    /// One page of things matching `query`, in key order.
+    fn query(&self, rid: RecordId, query: &ThingQuery) -> Result<Page, MetaError>;
+
+    // --- named blobs ---------------------------------------------------------------------
+
+    /// The thing's current named blobs, by name (byte order).
+    fn named_blobs(&self, rid: RecordId, tid: ThingId) -> Result<Vec<NamedBlob>, MetaError>;
+    fn named_blob(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        name: &BlobName,
+    ) -> Result<Option<NamedBlob>, MetaError>;
+    /// Adds or replaces one named blob (new thing version, reference counts adjusted, feed
+    /// `Update`). Returns the new version stamp.
+    fn put_named_blob(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        expected: Option<VersionStamp>,
+        blob: &NamedBlob,
+        audit: &Audit,
+    ) -> Result<VersionStamp, MetaError>;
+    /// Removes one named blob ([`MetaError::BlobNameNotFound`] if absent). Returns the new
+    /// version stamp.
+    fn delete_named_blob(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        expected: Option<VersionStamp>,
+        name: &BlobName,
+        audit: &Audit,
+    ) -> Result<VersionStamp, MetaError>;
+    /// How many names, across every thing of every record, point at this blob.
+    fn blob_refcount(&self, id: &BlobId) -> Result<u64, MetaError>;
+    /// Every referenced blob with its count, by id. A blob absent here may be collected.
+    fn referenced_blobs(&self) -> Result<Vec<(BlobId, u64)>, MetaError>;
+
+    // --- change feed ---------------------------------------------------------------------
+
+    /// Changes with a sequence number above `since`, oldest first, at most `limit`.
+    fn changes(&self, rid: RecordId, since: u64, limit: usize) -> Result<ChangePage, MetaError>;
+
+    // --- tokens and shares ---------------------------------------------------------------
+
+    /// Stores (or replaces, by id) a token, found later by the hash of its secret.
+    fn put_token(&self, token: &Token) -> Result<(), MetaError>;
+    fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<Token>, MetaError>;
+    fn tokens(&self, rid: RecordId) -> Result<Vec<Token>, MetaError>;
+    /// False when there was no such token.
+    fn delete_token(&self, rid: RecordId, id: TokenId) -> Result<bool, MetaError>;
+    /// Stores (or replaces, by id) a share, found later by the hash of its link secret.
+    fn put_share(&self, share: &Share) -> Result<(), MetaError>;
+    fn share_by_hash(&self, hash: &SecretHash) -> Result<Option<Share>, MetaError>;
+    fn shares(&self, rid: RecordId) -> Result<Vec<Share>, MetaError>;
+    /// Marks a share revoked at `at` (kept if already revoked); `None` when there is none.
+    fn revoke_share(
+        &self,
+        rid: RecordId,
+        id: TokenId,
+        at: Timestamp,
+    ) -> Result<Option<Share>, MetaError>;
+
+    // --- DICOM studies -------------------------------------------------------------------
+
+    /// Adds one instance to its study in one transaction: creates the study thing if needed,
+    /// stores the facts, names the DICOM blob (`<sop>`) and its preview
+    /// (`<sop>.preview.jpg|png`), adjusts reference counts, writes a new study version and
+    /// the feed entry. Same SOP UID with the same blob is a `Duplicate` (nothing written);
+    /// with a different blob a `Conflict` unless `replace`.
+    fn add_instance(
+        &self,
+        rid: RecordId,
+        facts: &InstanceFacts,
+        replace: bool,
+        audit: &Audit,
+    ) -> Result<AddInstanceOutcome, MetaError>;
+    /// The live study thing for a StudyInstanceUID.
+    fn study_thing(&self, rid: RecordId, study_uid: &str) -> Result<Option<ThingId>, MetaError>;
+    /// Every StudyInstanceUID of the record with its study thing, by UID.
+    fn studies(&self, rid: RecordId) -> Result<Vec<(String, ThingId)>, MetaError>;
+    fn instance(
+        &self,
+        rid: RecordId,
+        sop_uid: &str,
+    ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError>;
+    /// A study's instances, by series UID then SOP Instance UID.
+    fn study_instances(&self, rid: RecordId, tid: ThingId)
+    -> Result<Vec<InstanceFacts>, MetaError>;
+    fn series_instances(
+        &self,
+        rid: RecordId,
+        tid: ThingId,
+        series_uid: &str,
+    ) -> Result<Vec<InstanceFacts>, MetaError>;
+    /// The whole SOP Instance UID index of a record (for `fsck`).
+    fn instance_index(&self, rid: RecordId) -> Result<Vec<InstanceIndexEntry>, MetaError>;
+}
