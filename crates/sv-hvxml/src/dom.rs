@@ -7,7 +7,6 @@ use crate::XmlError;
 
 /// One element of a parsed document. Names and, usually, text borrow from the input.
 #[derive(Debug)]
-#[allow(dead_code)] // attrs and spans serve the <thing> reader, next
 pub(crate) struct Element<'a> {
     /// The qualified name as written (`this:medical-image-study`, `when`).
     pub name: &'a str,
@@ -26,6 +25,13 @@ pub(crate) struct Element<'a> {
 impl<'a> Element<'a> {
     pub fn local_name(&self) -> &'a str {
         self.name.rsplit(':').next().unwrap_or(self.name)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The text of an element that may hold text only (`<y>2009</y>`).
@@ -58,6 +64,11 @@ impl<'a> Element<'a> {
 /// XML's whitespace: space, tab, carriage return, line feed (not Unicode's wider set).
 pub(crate) fn is_xml_whitespace(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// `s` without XML whitespace at either end.
+pub(crate) fn trim_xml_whitespace(s: &str) -> &str {
+    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
 
 /// Walks an element's children in the order an `xs:sequence` lists them: each call takes the

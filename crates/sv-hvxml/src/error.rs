@@ -61,6 +61,10 @@ pub enum XmlError {
         reason: &'static str,
     },
 
+    /// A `sections` list names a section that does not exist.
+    #[error("unknown section '{name}' (known: core, audits, xml, blobpayload)")]
+    UnknownSection { name: String },
+
     /// The document is shaped right but breaks an invariant of the medical-image-study model
     /// (an impossible date, blank text, no images in a series …).
     #[error("invalid medical-image-study: '{element}': {source}")]
@@ -84,6 +88,7 @@ impl XmlError {
             XmlError::MissingAttribute { .. } => "missing-attribute",
             XmlError::UnexpectedElement { .. } => "unexpected-element",
             XmlError::InvalidValue { .. } => "invalid-value",
+            XmlError::UnknownSection { .. } => "unknown-section",
             XmlError::InvalidStudy { .. } => "invalid-study",
         }
     }

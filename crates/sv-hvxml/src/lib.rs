@@ -4,6 +4,14 @@
 //! Architecture invariant: this crate knows nothing of HTTP, storage or DICOM. It turns model
 //! values into XML text and untrusted XML text into model values, nothing else.
 //!
+//! - [`write_medical_image_study`] / [`read_medical_image_study`]: the v2 element, every
+//!   element of `medical-image-study.2.xsd` in schema order, model invariants enforced on read.
+//! - [`write_thing`] / [`write_things`]: the `<thing>` envelope and the `<things>` page,
+//!   narrowed by [`Sections`]; see the `envelope` notes on [`ThingXml`] for the store's choices
+//!   (audit ids, blake3 hashes, the `<continuation>` element).
+//! - [`read_thing`]: a client's `<thing>` for create or update ([`ThingInput`]), data-xml kept
+//!   byte for byte.
+//!
 //! Reading is bounded and boring (see [`XmlLimits`]): a size and a depth limit, UTF-8 only,
 //! no DTD, no entities beyond the predefined five, exactly one root. Every refusal is an
 //! [`XmlError`] with a stable [`code`](XmlError::code).
@@ -31,15 +39,21 @@
 //! `<street/>` (valid), which reads back as one empty line.
 
 mod dom;
+mod envelope;
 mod error;
 mod reader;
+mod sections;
 mod shared_read;
 mod shared_write;
 mod study_read;
 mod study_write;
+mod thing_read;
 mod writer;
 
+pub use envelope::{DataXml, STORE_APP_ID, ThingXml, write_thing, write_things};
 pub use error::XmlError;
 pub use reader::XmlLimits;
+pub use sections::Sections;
 pub use study_read::{read_medical_image_study, read_medical_image_study_with};
 pub use study_write::write_medical_image_study;
+pub use thing_read::{DataXmlInput, ThingInput, ThingKey, read_thing};

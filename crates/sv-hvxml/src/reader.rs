@@ -44,7 +44,6 @@ impl Default for XmlLimits {
 
 /// A parsed document: the source text (BOM removed) and its root element.
 #[derive(Debug)]
-#[allow(dead_code)] // source serves the <thing> reader, next
 pub(crate) struct Document<'a> {
     pub source: &'a str,
     pub root: Element<'a>,

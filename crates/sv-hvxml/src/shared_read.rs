@@ -10,7 +10,7 @@ use sv_model::study::{
 };
 
 use crate::XmlError;
-use crate::dom::Element;
+use crate::dom::{Element, trim_xml_whitespace};
 
 /// `d:date-time`: `date` (y, m, d), `time`? (h, m, s?, f?), `tz`?.
 pub(crate) fn read_date_time(el: &Element<'_>, what: &'static str) -> Result<HvDateTime, XmlError> {
@@ -241,8 +241,7 @@ pub(crate) fn opt_string(
 
 /// An `xs:int` element: optional sign, digits, surrounding whitespace ignored.
 pub(crate) fn int(el: &Element<'_>, what: &'static str) -> Result<i64, XmlError> {
-    el.text_only(what)?
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    trim_xml_whitespace(el.text_only(what)?)
         .parse()
         .map_err(|_| XmlError::InvalidValue {
             element: what,
@@ -253,10 +252,7 @@ pub(crate) fn int(el: &Element<'_>, what: &'static str) -> Result<i64, XmlError>
 /// An `xs:boolean` element: `true`, `false`, `1` or `0`.
 fn opt_bool(el: Option<&Element<'_>>) -> Result<Option<bool>, XmlError> {
     let Some(el) = el else { return Ok(None) };
-    match el
-        .text_only("is-primary")?
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
-    {
+    match trim_xml_whitespace(el.text_only("is-primary")?) {
         "true" | "1" => Ok(Some(true)),
         "false" | "0" => Ok(Some(false)),
         _ => Err(XmlError::InvalidValue {

@@ -42,6 +42,18 @@ impl XmlOut {
         self.buf.push('>');
     }
 
+    /// `<name attr="…"/>`.
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.start_tag(name, attrs);
+        self.buf.push_str("/>");
+    }
+
+    /// A well-formed fragment, verbatim, starting on a new line at the current indentation.
+    pub fn raw(&mut self, xml: &str) {
+        self.newline();
+        self.buf.push_str(xml);
+    }
+
     /// `<name attr="…">text</name>` on one line.
     pub fn text(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
         self.start_tag(name, attrs);

@@ -1,6 +1,7 @@
 //! sv-hvxml's integration tests, one binary: round trips, schema validation with xmllint,
 //! snapshots, hostile input and the thing envelope.
 
+mod envelope;
 mod hostile;
 mod schema;
 mod snapshots;
