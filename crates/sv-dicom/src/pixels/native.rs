@@ -1,0 +1,77 @@
+//! Native (uncompressed) pixel data: 1/8/16/32 bits, planar configuration, native YBR_FULL_422.
+
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+
+use super::{Colour, Frame, PixelModule, interleave, le_samples};
+use crate::attrs;
+use crate::error::RenderError;
+
+pub(crate) fn decode(
+    file: &DefaultDicomObject,
+    px: &PixelModule,
+    index: u32,
+    colour: Colour,
+) -> Result<Frame, RenderError> {
+    let data = attrs::bytes(file, tags::PIXEL_DATA).ok_or(RenderError::NotAnImage)?;
+    let pixels = px.rows * px.cols;
+    let index = index as usize;
+    let samples = if px.bits_allocated == 1 {
+        let n = pixels * px.spp;
+        let first_bit = index * n;
+        let needed = (first_bit + n).div_ceil(8);
+        ensure_len(data.len(), needed)?;
+        (first_bit..first_bit + n)
+            .map(|bit| i32::from((data[bit / 8] >> (bit % 8)) & 1))
+            .collect()
+    } else if px.photometric == "YBR_FULL_422" && px.spp == 3 && px.bits_allocated == 8 {
+        // two Y samples share one Cb, Cr pair: Y1 Y2 Cb Cr
+        let frame_len = pixels * 2;
+        let start = index * frame_len;
+        ensure_len(data.len(), start + frame_len)?;
+        let mut out = Vec::with_capacity(pixels * 3);
+        for q in data[start..start + frame_len].chunks_exact(4) {
+            let (y1, y2, cb, cr) = (q[0], q[1], q[2], q[3]);
+            out.extend([y1, cb, cr, y2, cb, cr].map(i32::from));
+        }
+        out.truncate(pixels * 3);
+        out
+    } else {
+        let bytes_per = usize::from(px.bits_allocated / 8);
+        let frame_len = pixels * px.spp * bytes_per;
+        let start = index * frame_len;
+        ensure_len(data.len(), start + frame_len)?;
+        let s = le_samples(
+            &data[start..start + frame_len],
+            bytes_per,
+            px.bits_stored,
+            px.signed,
+        );
+        if px.spp == 3 && px.planar {
+            interleave(&s, pixels)
+        } else {
+            s
+        }
+    };
+    Ok(Frame {
+        width: px.cols,
+        height: px.rows,
+        samples,
+        bits: if px.bits_allocated == 1 {
+            1
+        } else {
+            px.bits_stored
+        },
+        signed: px.signed,
+        colour,
+    })
+}
+
+fn ensure_len(have: usize, need: usize) -> Result<(), RenderError> {
+    if have < need {
+        return Err(RenderError::Truncated {
+            detail: format!("frame needs {need} bytes of pixel data, {have} present"),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Colour pipeline: PALETTE COLOR lookup, YBR_FULL to RGB, deeper samples scaled to 8 bits.
+
+use dicom_dictionary_std::tags;
+
+use super::lut::Lut;
+use crate::attrs::Obj;
+use crate::error::RenderError;
+use crate::pixels::{Colour, Frame};
+
+/// Interleaved RGB8 of a PALETTE COLOR, RGB or YBR_FULL frame.
+pub(crate) fn render(frame: &Frame, o: &Obj) -> Result<Vec<u8>, RenderError> {
+    match frame.colour {
+        Colour::Palette => palette(frame, o),
+        Colour::Rgb => Ok(scaled(frame)),
+        Colour::YbrFull => {
+            let mut px = scaled(frame);
+            for p in px.chunks_exact_mut(3) {
+                let rgb = ybr_to_rgb(p[0], p[1], p[2]);
+                p.copy_from_slice(&rgb);
+            }
+            Ok(px)
+        }
+        Colour::Monochrome1 | Colour::Monochrome2 => unreachable!("grayscale goes to gray.rs"),
+    }
+}
+
+/// Samples to 0..=255: as is up to 8 bits, else `v * 255 / (2^bits - 1)` rounded.
+fn scaled(frame: &Frame) -> Vec<u8> {
+    if frame.bits <= 8 {
+        return frame
+            .samples
+            .iter()
+            .map(|&v| v.clamp(0, 255) as u8)
+            .collect();
+    }
+    let max = ((1u64 << frame.bits) - 1) as f64;
+    frame
+        .samples
+        .iter()
+        .map(|&v| {
+            ((f64::from(v.max(0)) * 255.0 / max) + 0.5)
+                .floor()
+                .min(255.0) as u8
+        })
+        .collect()
+}
+
+/// Full-range YCbCr (ITU-T T.871) to RGB, rounded half up and clamped.
+#[inline]
+pub(crate) fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (f64::from(y), f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+    let r = y + 1.402 * cr;
+    let g = y - (0.114 * 1.772 / 0.587) * cb - (0.299 * 1.402 / 0.587) * cr;
+    let b = y + 1.772 * cb;
+    [r, g, b].map(|v| (v + 0.5).floor().clamp(0.0, 255.0) as u8)
+}
+
+fn palette(frame: &Frame, o: &Obj) -> Result<Vec<u8>, RenderError> {
+    if o.get(tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)
+        .is_some()
+    {
+        return Err(RenderError::UnsupportedPixelFormat {
+            detail: "segmented palette color lookup tables".into(),
+        });
+    }
+    let read = |desc, data, keyword| {
+        Lut::read(o, desc, data, frame.signed).ok_or(RenderError::MissingAttribute { keyword })
+    };
+    let luts = [
+        read(
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            "RedPaletteColorLookupTableData",
+        )?,
+        read(
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            "GreenPaletteColorLookupTableData",
+        )?,
+        read(
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            "BluePaletteColorLookupTableData",
+        )?,
+    ];
+    let mut out = Vec::with_capacity(frame.samples.len() * 3);
+    for &s in &frame.samples {
+        for lut in &luts {
+            let v = lut.lookup(i64::from(s));
+            out.push(if lut.bits > 8 {
+                (v >> 8) as u8
+            } else {
+                v as u8
+            });
+        }
+    }
+    Ok(out)
+}

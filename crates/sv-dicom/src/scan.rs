@@ -1,0 +1,179 @@
+//! Byte-level structure scan of a data set before dicom-rs sees it.
+//!
+//! dicom-rs allocates (and zeroes) an element's declared length before reading it, so a 1 KiB file
+//! declaring 4 GiB, or data read with the wrong transfer syntax, costs gigabytes and seconds. This
+//! scan checks, without allocating, that every declared length fits in the bytes present, and
+//! counts sequence nesting against the limit. It is iterative: no recursion on hostile input.
+
+use dicom_core::Tag;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_dictionary_std::StandardDataDictionary;
+
+use crate::error::DicomError;
+use crate::framing::looks_like_vr;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// How the data set is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Encoding {
+    pub explicit_vr: bool,
+    pub big_endian: bool,
+}
+
+#[derive(Debug)]
+enum Open {
+    /// A sequence or item ending at a known offset.
+    Until(usize),
+    /// An undefined-length sequence (ends with a sequence delimiter).
+    Sequence,
+    /// An undefined-length item (ends with an item delimiter).
+    Item,
+}
+
+/// Scans up to the top-level Pixel Data; `Err` says why dicom-rs should not be given these bytes.
+pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), DicomError> {
+    let u16_at = |p: usize| {
+        let b = [data[p], data[p + 1]];
+        if enc.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let u32_at = |p: usize| {
+        let b = [data[p], data[p + 1], data[p + 2], data[p + 3]];
+        if enc.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let truncated = |tag: Tag, end: usize| DicomError::Truncated {
+        detail: format!(
+            "element {tag} ends at byte {end}, the data set has {}",
+            data.len()
+        ),
+    };
+    let mut stack: Vec<Open> = Vec::new();
+    let mut pos = 0usize;
+    loop {
+        while let Some(Open::Until(end)) = stack.last() {
+            if pos < *end {
+                break;
+            }
+            if pos > *end {
+                return Err(malformed("an element runs past the end of its sequence"));
+            }
+            stack.pop();
+        }
+        if pos == data.len() {
+            return if stack.iter().all(|o| matches!(o, Open::Until(_))) {
+                Ok(())
+            } else {
+                Err(DicomError::Truncated {
+                    detail: "data ends inside an undefined-length sequence".into(),
+                })
+            };
+        }
+        if pos + 8 > data.len() {
+            return Err(DicomError::Truncated {
+                detail: "data ends inside an element header".into(),
+            });
+        }
+        let tag = Tag(u16_at(pos), u16_at(pos + 2));
+        if tag.group() == 0xFFFE {
+            let len = u32_at(pos + 4);
+            pos += 8;
+            match tag.element() {
+                0xE000 if len == UNDEFINED => stack.push(Open::Item),
+                0xE000 => {
+                    let end = pos.checked_add(len as usize).filter(|&e| e <= data.len());
+                    stack.push(Open::Until(
+                        end.ok_or_else(|| truncated(tag, pos + len as usize))?,
+                    ));
+                }
+                0xE00D => {
+                    if !matches!(stack.pop(), Some(Open::Item)) {
+                        return Err(malformed("item delimiter outside an item"));
+                    }
+                }
+                0xE0DD => {
+                    if !matches!(stack.pop(), Some(Open::Sequence)) {
+                        return Err(malformed("sequence delimiter outside a sequence"));
+                    }
+                }
+                _ => return Err(malformed("unknown item tag")),
+            }
+            continue;
+        }
+        if stack.is_empty() && tag.group() == 0x7FE0 && tag.element() == 0x0010 {
+            return Ok(()); // Pixel Data: checked when decoding, by frame
+        }
+        let (header, len, is_sq) = if enc.explicit_vr {
+            let vr = &data[pos + 4..pos + 6];
+            if !looks_like_vr(vr) {
+                return Err(malformed("element without a value representation"));
+            }
+            if matches!(
+                vr,
+                b"OB"
+                    | b"OW"
+                    | b"OF"
+                    | b"SQ"
+                    | b"UT"
+                    | b"UN"
+                    | b"OD"
+                    | b"OL"
+                    | b"UC"
+                    | b"UR"
+                    | b"OV"
+                    | b"SV"
+                    | b"UV"
+            ) {
+                if pos + 12 > data.len() {
+                    return Err(truncated(tag, pos + 12));
+                }
+                (12, u32_at(pos + 8), vr == b"SQ")
+            } else {
+                (8, u32::from(u16_at(pos + 6)), false)
+            }
+        } else {
+            let sq = StandardDataDictionary
+                .by_tag(tag)
+                .is_some_and(|e| e.vr().relaxed() == dicom_core::VR::SQ);
+            (8, u32_at(pos + 4), sq)
+        };
+        pos += header;
+        if len == UNDEFINED || is_sq {
+            if stack.len() as u32 / 2 >= max_depth {
+                return Err(DicomError::TooLarge {
+                    what: "sequence nesting depth",
+                    actual: u64::from(max_depth) + 1,
+                    limit: u64::from(max_depth),
+                });
+            }
+            if len == UNDEFINED {
+                stack.push(Open::Sequence);
+            } else {
+                let end = pos + len as usize;
+                if end > data.len() {
+                    return Err(truncated(tag, end));
+                }
+                stack.push(Open::Until(end));
+            }
+            continue;
+        }
+        let end = pos + len as usize;
+        if end > data.len() {
+            return Err(truncated(tag, end));
+        }
+        pos = end;
+    }
+}
+
+fn malformed(what: &str) -> DicomError {
+    DicomError::Malformed {
+        detail: what.to_string(),
+    }
+}
