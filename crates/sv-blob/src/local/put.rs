@@ -50,26 +50,7 @@ impl LocalBlobStore {
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
         // Two independent durability chains run side by side to overlap their fsync latency:
         // the blob's bytes, and (new directories, outboard). Both finish before the blob is linked.
-        let side_work = !new_dir_parents.is_empty() || !tree.cvs.is_empty();
-        std::thread::scope(|s| {
-            if !side_work {
-                return temp.sync();
-            }
-            let side = s.spawn(|| -> Result<(), BlobError> {
-                for parent in &new_dir_parents {
-                    sync_dir(parent)?;
-                }
-                if !tree.cvs.is_empty() {
-                    self.write_outboard(&id, &tree)?;
-                }
-                Ok(())
-            });
-            let synced = temp.sync();
-            let side = side
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            synced.and(side)
-        })?;
+        self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
         // hard_link publishes without clobbering: of two racing puts exactly one creates.
         let created = match fs::hard_link(&temp.path, &final_path) {
             Ok(()) => true,
@@ -86,6 +67,38 @@ impl LocalBlobStore {
         };
         sync_dir(dir)?;
         Ok(outcome(created))
+    }
+
+    /// Makes everything the blob's visibility depends on durable: its bytes, any directories just
+    /// created for it, and its outboard. These are independent, so they run side by side to
+    /// overlap their fsync latency; all of them finish before the caller links the blob.
+    fn make_durable(
+        &self,
+        temp: &TempFile,
+        id: &BlobId,
+        tree: &TreeHash,
+        new_dir_parents: &[std::path::PathBuf],
+    ) -> Result<(), BlobError> {
+        if new_dir_parents.is_empty() && tree.cvs.is_empty() {
+            return temp.sync();
+        }
+        std::thread::scope(|s| {
+            let mut side = Vec::new();
+            for parent in new_dir_parents {
+                side.push(s.spawn(move || sync_dir(parent)));
+            }
+            if !tree.cvs.is_empty() {
+                side.push(s.spawn(|| self.write_outboard(id, tree)));
+            }
+            let mut result = temp.sync();
+            for handle in side {
+                let done = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                result = result.and(done);
+            }
+            result
+        })
     }
 
     /// Writes the outboard durably; it must be in place before the blob is visible.
