@@ -317,3 +317,6 @@ mod tests {
         assert!(decode_u64(&overlong, "n").is_err());
     }
 }
+
+#[cfg(test)]
+mod props;
