@@ -82,26 +82,21 @@ impl fmt::Debug for BlobId {
 
 /// Why a string is not a blob id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid blob id: expected 64 lowercase hex digits, got {len} characters")]
-pub struct ParseBlobIdError {
-    len: usize,
-}
+#[error("invalid blob id: expected 64 lowercase hex digits")]
+pub struct ParseBlobIdError;
 
 impl FromStr for BlobId {
     type Err = ParseBlobIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseBlobIdError {
-            len: s.chars().count(),
-        };
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
-            return Err(err());
+            return Err(ParseBlobIdError);
         }
         let mut out = [0u8; 32];
         for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let hi = lower_hex_value(pair[0]).ok_or_else(err)?;
-            let lo = lower_hex_value(pair[1]).ok_or_else(err)?;
+            let hi = lower_hex_value(pair[0]).ok_or(ParseBlobIdError)?;
+            let lo = lower_hex_value(pair[1]).ok_or(ParseBlobIdError)?;
             out[i] = (hi << 4) | lo;
         }
         Ok(BlobId::from_bytes(out))
