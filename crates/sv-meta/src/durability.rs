@@ -27,6 +27,11 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
+    /// How many syncs have run (each covering every writer that committed before it began).
+    pub(crate) fn syncs(&self) -> u64 {
+        self.lock().finished
+    }
+
     fn lock(&self) -> MutexGuard<'_, Epochs> {
         // The state stays consistent even if a leader panicked mid-sync: it is only changed
         // under the lock, so a poisoned lock is still usable.

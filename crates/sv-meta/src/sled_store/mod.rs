@@ -176,6 +176,12 @@ impl SledMetaStore {
         self.db.size_on_disk().map_err(engine("measure"))
     }
 
+    /// How many durable flushes (flush + fsync) have run since open: with concurrent writers,
+    /// fewer than the writes they covered.
+    pub fn durable_syncs(&self) -> u64 {
+        self.commits.syncs()
+    }
+
     /// Logical bytes stored: the sum of key and value lengths over every tree.
     pub fn logical_size(&self) -> Result<u64, MetaError> {
         let mut total = 0u64;
