@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, Read};
 
 use super::LocalBlobStore;
-use super::durable::{TempFile, create_dirs, sync_dir, write_file_durable};
+use super::durable::{TempFile, create_dirs, sync_dir};
 use crate::outboard::Outboard;
 use crate::tree::{GroupHasher, TreeHash};
 use crate::{BlobError, BlobId, PutOutcome};
@@ -102,12 +102,24 @@ impl LocalBlobStore {
     }
 
     /// Writes the outboard durably; it must be in place before the blob is visible.
+    ///
+    /// Renamed into place *before* its fsync: no reader can reach it until the blob is linked
+    /// (which waits for both fsyncs), and on journalling file systems the file's fsync then also
+    /// commits the rename, leaving the directory fsync next to nothing to do.
     fn write_outboard(&self, id: &BlobId, tree: &TreeHash) -> Result<(), BlobError> {
         let outboard = Outboard {
             len: tree.len,
             cvs: tree.cvs.clone(),
         };
-        write_file_durable(&self.tmp, &self.outboard_path(id), &outboard.encode())
+        let mut temp = TempFile::create(&self.tmp)?;
+        temp.write_all(&outboard.encode())?;
+        let dest = self.outboard_path(id);
+        fs::rename(&temp.path, &dest)
+            .map_err(|e| BlobError::io("rename temp file to", &dest, e))?;
+        temp.file
+            .sync_all()
+            .map_err(|e| BlobError::io("fsync outboard", &dest, e))?;
+        sync_dir(dest.parent().expect("outboard path has a parent"))
     }
 
     /// On dedup, puts back an outboard that went missing or bad (the fresh tree is trusted).
