@@ -38,6 +38,7 @@
 //! the schema needs at least one street line; such an address is written with one empty
 //! `<street/>` (valid), which reads back as one empty line.
 
+mod chars;
 mod dom;
 mod envelope;
 mod error;

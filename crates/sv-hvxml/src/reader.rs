@@ -16,6 +16,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
 use crate::XmlError;
+use crate::chars::{first_non_xml_char, is_qname, is_xml_char};
 use crate::dom::{Element, is_xml_whitespace};
 use crate::error::truncate;
 
@@ -61,7 +62,7 @@ pub(crate) fn parse<'a>(input: &'a [u8], limits: &XmlLimits) -> Result<Document<
     let source = std::str::from_utf8(input).map_err(|e| XmlError::NotUtf8 {
         offset: e.valid_up_to() as u64,
     })?;
-    if let Some((at, _)) = source.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+    if let Some(at) = first_non_xml_char(source) {
         return Err(XmlError::malformed(
             at as u64,
             "character not allowed in xml 1.0",
@@ -92,7 +93,7 @@ impl<'a> Parser<'a, '_> {
             let before = self.reader.buffer_position() as usize;
             let event = match self.reader.read_event() {
                 Ok(event) => event,
-                Err(e) => return Err(self.convert(e)),
+                Err(e) => return Err(self.convert(e, self.reader.error_position())),
             };
             let after = self.reader.buffer_position() as usize;
             match event {
@@ -100,8 +101,14 @@ impl<'a> Parser<'a, '_> {
                     if before != 0 {
                         return Err(XmlError::malformed(before as u64, "misplaced declaration"));
                     }
+                    let at = before as u64;
+                    match decl.version() {
+                        Ok(version) if version == "1.0" => {}
+                        Ok(_) => return Err(XmlError::malformed(at, "only xml 1.0 is accepted")),
+                        Err(e) => return Err(self.convert(e, at)),
+                    }
                     if let Some(encoding) = decl.encoding() {
-                        let encoding = encoding.map_err(|e| self.convert(e.into()))?;
+                        let encoding = encoding.map_err(|e| self.convert(e.into(), at))?;
                         if !encoding.eq_ignore_ascii_case("utf-8") {
                             return Err(XmlError::NotUtf8 { offset: 0 });
                         }
@@ -131,8 +138,14 @@ impl<'a> Parser<'a, '_> {
                     self.close(element)?;
                 }
                 Event::Text(text) => {
+                    if text.contains("]]>") {
+                        return Err(XmlError::malformed(before as u64, "']]>' in text"));
+                    }
                     let text = text.xml10_content();
                     match self.stack.last_mut() {
+                        // Between child elements only "is it whitespace?" matters: keep
+                        // whitespace out of the buffer instead of accumulating it.
+                        Some(top) if !top.children.is_empty() && is_xml_whitespace(&text) => {}
                         Some(top) => append(&mut top.text, text),
                         None if is_xml_whitespace(&text) => {}
                         None => {
@@ -176,9 +189,13 @@ impl<'a> Parser<'a, '_> {
                 "more than one root element",
             ));
         }
+        let at = before as u64;
         let resolver = self.reader.resolver();
         let name_len = start.name().as_ref().len();
         let name = &self.source[before + 1..before + 1 + name_len];
+        if !is_qname(name) {
+            return Err(XmlError::malformed(at, "invalid element name"));
+        }
         if let (ResolveResult::Unknown(_), _) = resolver.resolve_element(start.name()) {
             return Err(XmlError::malformed(
                 before as u64,
@@ -187,7 +204,17 @@ impl<'a> Parser<'a, '_> {
         }
         let mut attrs = Vec::new();
         for attr in start.attributes() {
-            let attr = attr.map_err(|e| self.convert(e.into()))?;
+            let attr = attr.map_err(|e| self.convert(e.into(), at))?;
+            let key = attr.key.as_ref();
+            if !is_qname(key) {
+                return Err(XmlError::malformed(at, "invalid attribute name"));
+            }
+            if attr.value.contains('<') {
+                return Err(XmlError::malformed(at, "'<' in an attribute value"));
+            }
+            if key.starts_with("xmlns:") && attr.value.is_empty() {
+                return Err(XmlError::malformed(at, "empty namespace name for a prefix"));
+            }
             if let (ResolveResult::Unknown(_), _) = resolver.resolve_attribute(attr.key) {
                 return Err(XmlError::malformed(
                     before as u64,
@@ -196,9 +223,9 @@ impl<'a> Parser<'a, '_> {
             }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.convert(e))?;
+                .map_err(|e| self.convert(e, at))?;
             // The key borrows from the input: find it there so the element can keep it.
-            let key = own_if_needed(self.source, Cow::Borrowed(attr.key.as_ref()));
+            let key = own_if_needed(self.source, Cow::Borrowed(key));
             attrs.push((key, own_if_needed(self.source, value)));
         }
         Ok(Element {
@@ -242,8 +269,7 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn convert(&self, error: QxError) -> XmlError {
-        let offset = self.reader.error_position();
+    fn convert(&self, error: QxError, offset: u64) -> XmlError {
         match error {
             QxError::Escape(EscapeError::UnrecognizedEntity(_, name)) => {
                 XmlError::UndefinedEntity {
@@ -280,11 +306,6 @@ fn resolve_reference<'a>(reference: &BytesRef<'a>, offset: u64) -> Result<Cow<'a
         }
     };
     Ok(Cow::Borrowed(text))
-}
-
-/// XML 1.0's `Char` production (`str` already excludes surrogates).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn append<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {

@@ -105,6 +105,16 @@ fn broken_structure_is_malformed() {
         b"<x:medical-image-study/>",
         b"<medical-image-study>\x01</medical-image-study>",
         b"<medical-image-study><!-- a -- b --></medical-image-study>",
+        b"<medical-image-study>]]></medical-image-study>",
+        b"<medical-image-study a=\"<\"/>",
+        b"<1medical-image-study/>",
+        b"<medical-image-study 1a=\"x\"/>",
+        b"<a:b:c xmlns:a=\"urn:a\"/>",
+        b"<medical-image-study xmlns:p=\"\"/>",
+        b"<?xml version=\"1.1\"?><medical-image-study/>",
+        b"<?xml encoding=\"utf-8\"?><medical-image-study/>",
+        b" <?xml version=\"1.0\"?><medical-image-study/>",
+        b"<medical-image-study>\xEF\xBF\xBF</medical-image-study>",
     ] {
         let err = refuse(xml, &XmlLimits::default());
         assert_eq!(
