@@ -1,0 +1,238 @@
+//! Ingest: DICOM bytes in, a durable instance of a study thing out.
+//!
+//! The order is the storage contract (DESIGN.md, Ingest): parse the header; refuse or skip
+//! early what needs no work (duplicates, conflicts); store the file as a blob; render and store
+//! the preview; then one metadata transaction adds the instance to its study. Blobs are durable
+//! before the metadata that names them, so a crash in between leaves only unreferenced blobs.
+
+use sv_blob::BlobId;
+use sv_dicom::{InstanceSummary, ParsedInstance};
+use sv_meta::AddInstanceOutcome;
+use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
+use sv_model::{Audit, AuditAction, BlobName, RecordId, Timestamp, TokenId};
+use tracing::{debug, info};
+
+use crate::report::{IngestStatus, InstanceReport, Reason};
+use crate::{Vault, VaultError};
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Replace an instance stored with the same SOP Instance UID but different bytes.
+    pub replace: bool,
+    /// The app token on whose behalf the ingest happens (for the audit trail).
+    pub token: Option<TokenId>,
+    /// Where the bytes came from (file name in a zip, part number), echoed in the report.
+    pub source: Option<String>,
+}
+
+impl Vault {
+    /// Ingests one instance on the calling thread (blocking: parse, hash, store, render, flush).
+    ///
+    /// A bad file is a `Failed` report, not an error; an error means the stores failed.
+    pub fn ingest_blocking(
+        &self,
+        record: RecordId,
+        bytes: &[u8],
+        options: &IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
+        let source = options.source.clone();
+        let config = &self.inner.config;
+        let parsed = match sv_dicom::parse(bytes, &config.limits) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                debug!(code = e.code(), "instance refused");
+                return Ok(InstanceReport::failed(
+                    source,
+                    Reason::new(e.code(), e.to_string()),
+                ));
+            }
+        };
+        let summary = parsed.summary();
+        let mut report = InstanceReport {
+            source,
+            status: IngestStatus::Failed,
+            study_instance_uid: Some(summary.study_instance_uid.clone()),
+            series_instance_uid: Some(summary.series_instance_uid.clone()),
+            sop_instance_uid: Some(summary.sop_instance_uid.clone()),
+            thing_id: None,
+            blob_id: None,
+            preview: false,
+            reason: None,
+        };
+        if let Err(reason) = check_uids(summary) {
+            report.reason = Some(reason);
+            return Ok(report);
+        }
+
+        let blob_id = BlobId::of(bytes);
+        report.blob_id = Some(blob_id);
+        if let Some((thing, existing)) = self
+            .inner
+            .meta
+            .instance(record, &summary.sop_instance_uid)?
+        {
+            report.thing_id = Some(thing);
+            if existing.blob_id == blob_id {
+                report.status = IngestStatus::Duplicate;
+                report.preview = existing.preview.is_some();
+                return Ok(report);
+            }
+            if !options.replace {
+                report.status = IngestStatus::Conflict;
+                report.reason = Some(conflict_reason());
+                return Ok(report);
+            }
+        }
+
+        let stored = self.inner.blobs.put_bytes(bytes)?;
+        let (preview, preview_error) = self.render_and_store_preview(&parsed)?;
+        report.preview = preview.is_some();
+        report.reason = preview_error.clone();
+        let facts = instance_facts(summary, stored.id, stored.len, preview, preview_error);
+        let audit = Audit::now(AuditAction::Updated, options.token);
+
+        let outcome = self
+            .inner
+            .meta
+            .add_instance(record, &facts, options.replace, &audit)?;
+        match outcome {
+            AddInstanceOutcome::Stored {
+                thing_id: thing,
+                replaced,
+                ..
+            } => {
+                report.thing_id = Some(thing);
+                report.status = if replaced {
+                    IngestStatus::Replaced
+                } else {
+                    IngestStatus::Stored
+                };
+                info!(%record, %thing, status = report.status.as_str(), "instance ingested");
+            }
+            // Lost a race with an identical or different upload of the same instance.
+            AddInstanceOutcome::Duplicate { thing_id: thing } => {
+                report.thing_id = Some(thing);
+                report.status = IngestStatus::Duplicate;
+            }
+            AddInstanceOutcome::Conflict {
+                thing_id: thing, ..
+            } => {
+                report.thing_id = Some(thing);
+                report.status = IngestStatus::Conflict;
+                report.reason = Some(conflict_reason());
+            }
+        }
+        Ok(report)
+    }
+
+    /// Renders the preview and stores it; a file that cannot be rendered is still ingested,
+    /// with the reason recorded. Non-images have neither.
+    fn render_and_store_preview(
+        &self,
+        parsed: &ParsedInstance,
+    ) -> Result<(Option<PreviewRef>, Option<Reason>), VaultError> {
+        if !parsed.summary().is_image() {
+            return Ok((None, None));
+        }
+        match parsed.render_preview(&self.inner.config.preview) {
+            Ok(preview) => {
+                let stored = self.inner.blobs.put_bytes(&preview.bytes)?;
+                Ok((
+                    Some(PreviewRef {
+                        blob_id: stored.id,
+                        length: stored.len,
+                        media_type: preview.format.media_type().to_owned(),
+                        width: preview.width,
+                        height: preview.height,
+                    }),
+                    None,
+                ))
+            }
+            Err(e) => {
+                info!(code = e.code(), "instance stored without a preview");
+                Ok((None, Some(Reason::new(e.code(), e.to_string()))))
+            }
+        }
+    }
+}
+
+fn conflict_reason() -> Reason {
+    Reason::new(
+        "sop-instance-conflict",
+        "a different instance with this SOP Instance UID is already stored; ask to replace it",
+    )
+}
+
+/// UIDs become blob names and URL segments: refuse what cannot be one.
+fn check_uids(summary: &InstanceSummary) -> Result<(), Reason> {
+    let uids = [
+        ("StudyInstanceUID", &summary.study_instance_uid),
+        ("SeriesInstanceUID", &summary.series_instance_uid),
+        ("SOPInstanceUID", &summary.sop_instance_uid),
+    ];
+    for (keyword, uid) in uids {
+        // Leave room for the ".preview.jpg" suffix within the blob-name bound.
+        let fits = uid.len() <= BlobName::MAX_LEN - 16;
+        if !fits || BlobName::non_empty(uid.as_str()).is_err() {
+            return Err(Reason::new(
+                "invalid-attribute",
+                format!("{keyword} cannot be used as a name"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn instance_facts(
+    s: &InstanceSummary,
+    blob_id: BlobId,
+    length: u64,
+    preview: Option<PreviewRef>,
+    preview_error: Option<Reason>,
+) -> InstanceFacts {
+    let int = |v: Option<i64>| v.and_then(|n| i32::try_from(n).ok());
+    InstanceFacts {
+        study_instance_uid: s.study_instance_uid.clone(),
+        series_instance_uid: s.series_instance_uid.clone(),
+        sop_instance_uid: s.sop_instance_uid.clone(),
+        sop_class_uid: s.sop_class_uid.clone(),
+        instance_number: int(s.instance_number),
+        transfer_syntax_uid: s.transfer_syntax_uid.clone(),
+        rows: s.rows.map(u32::from),
+        columns: s.columns.map(u32::from),
+        number_of_frames: s.number_of_frames,
+        study: StudyAttributes {
+            study_date: s.study_date.clone(),
+            study_time: s.study_time.clone(),
+            description: s.study_description.clone(),
+            accession_number: s.accession_number.clone(),
+            referring_physician: s.referring_physician_name.clone(),
+            reason: s.reason_for_study.clone(),
+            patient_name: s.patient_name.clone(),
+            patient_id: s.patient_id.clone(),
+            patient_birth_date: s.patient_birth_date.clone(),
+            patient_sex: s.patient_sex.clone(),
+            study_id: s.study_id.clone(),
+            timezone_offset: s.timezone_offset_from_utc.clone(),
+        },
+        series: SeriesAttributes {
+            series_number: int(s.series_number),
+            modality: s.modality.clone(),
+            description: s.series_description.clone(),
+            body_part: s.body_part_examined.clone(),
+            laterality: s.laterality.clone(),
+            institution_name: s.institution_name.clone(),
+            series_date: s.series_date.clone(),
+            series_time: s.series_time.clone(),
+            acquisition_date: s.acquisition_date.clone(),
+            acquisition_time: s.acquisition_time.clone(),
+        },
+        blob_id,
+        length,
+        preview,
+        preview_error: preview_error.map(|r| r.code.to_owned()),
+        key_image_refs: s.key_image_sop_instance_uids.clone(),
+        received: Timestamp::now(),
+    }
+}

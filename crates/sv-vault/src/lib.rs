@@ -1,0 +1,135 @@
+//! studyvault's use cases: ingest, reading studies, and maintenance (fsck, gc).
+//!
+//! Architecture invariants:
+//! - this crate composes the stores and the DICOM crate; it knows nothing of HTTP;
+//! - every `*_blocking` method does IO or CPU-heavy work and must run off the async executor;
+//!   the async methods do that for the caller, on a pool bounded to `VaultConfig::workers`
+//!   concurrent jobs, so one big upload (a JPEG 2000 radiograph takes 1–2 s to decode) cannot
+//!   starve the server;
+//! - blobs are durable before any metadata names them.
+
+mod error;
+mod ingest;
+mod maintenance;
+mod report;
+mod studies;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sv_blob::{BlobStore, LocalBlobStore};
+use sv_meta::{MetaStore, SledMetaStore};
+use tokio::sync::Semaphore;
+
+pub use error::VaultError;
+pub use ingest::IngestOptions;
+pub use maintenance::{GcReport, fsck_report};
+pub use report::{IngestStatus, InstanceReport, Reason};
+pub use studies::StudyView;
+
+/// What a vault is allowed to do; the binary fills it from configuration.
+#[derive(Debug, Clone)]
+pub struct VaultConfig {
+    /// Bounds on one DICOM instance (size, pixels per frame, frames, nesting).
+    pub limits: sv_dicom::Limits,
+    /// Preview size bounds and format.
+    pub preview: sv_dicom::PreviewOptions,
+    /// How many ingests (parse, render, store) may run at once.
+    pub workers: usize,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            limits: sv_dicom::Limits::default(),
+            preview: sv_dicom::PreviewOptions::default(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// The store as a whole: metadata, blobs and the rules that tie them together.
+///
+/// Cheap to clone; clones share everything.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    meta: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    config: VaultConfig,
+    workers: Semaphore,
+}
+
+impl Vault {
+    /// Opens (creating if needed) the embedded default under `data_dir`: sled metadata in
+    /// `meta/` and blob files in `blobs/`. Each store locks its directory.
+    pub fn open(data_dir: &Path, config: VaultConfig) -> Result<Vault, VaultError> {
+        let meta = SledMetaStore::open(data_dir.join("meta"))?;
+        let blobs = LocalBlobStore::open(data_dir.join("blobs"))?;
+        Ok(Vault::with_stores(Arc::new(meta), Arc::new(blobs), config))
+    }
+
+    /// A vault over stores the caller made (tests, other engines).
+    pub fn with_stores(
+        meta: Arc<dyn MetaStore>,
+        blobs: Arc<dyn BlobStore>,
+        config: VaultConfig,
+    ) -> Vault {
+        let workers = Semaphore::new(config.workers.max(1));
+        Vault {
+            inner: Arc::new(Inner {
+                meta,
+                blobs,
+                config,
+                workers,
+            }),
+        }
+    }
+
+    pub fn meta(&self) -> &Arc<dyn MetaStore> {
+        &self.inner.meta
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.inner.blobs
+    }
+
+    pub fn config(&self) -> &VaultConfig {
+        &self.inner.config
+    }
+
+    /// Runs `job` on a blocking thread once one of the vault's worker slots is free.
+    pub async fn run_blocking<T, F>(&self, job: F) -> Result<T, VaultError>
+    where
+        F: FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self
+            .inner
+            .workers
+            .acquire()
+            .await
+            .map_err(|_| VaultError::Task("worker pool closed".into()))?;
+        let vault = self.clone();
+        let result = tokio::task::spawn_blocking(move || job(&vault))
+            .await
+            .map_err(|e| VaultError::Task(e.to_string()));
+        drop(permit);
+        result?
+    }
+
+    /// Ingests one instance (see [`Vault::ingest_blocking`]) on the worker pool.
+    pub async fn ingest(
+        &self,
+        record: sv_model::RecordId,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+        options: IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
+        self.run_blocking(move |vault| vault.ingest_blocking(record, bytes.as_ref(), &options))
+            .await
+    }
+}
