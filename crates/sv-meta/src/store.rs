@@ -140,7 +140,8 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     ) -> Result<AddInstanceOutcome, MetaError>;
     /// The live study thing for a StudyInstanceUID.
     fn study_thing(&self, rid: RecordId, study_uid: &str) -> Result<Option<ThingId>, MetaError>;
-    /// Every StudyInstanceUID of the record with its study thing, by UID.
+    /// Every StudyInstanceUID of the record with the study thing it maps to, by UID. A deleted
+    /// study stays listed until the UID is ingested again: check the thing's state.
     fn studies(&self, rid: RecordId) -> Result<Vec<(String, ThingId)>, MetaError>;
     fn instance(
         &self,

@@ -39,7 +39,9 @@ macro_rules! meta_store_conformance {
             tokens_are_found_by_hash, shares_are_found_by_hash_and_revoked,
             add_instance_builds_a_study, duplicate_instance_writes_nothing,
             conflicting_instance_is_refused_unless_replaced, replace_moves_an_instance_between_studies,
-            deleted_study_is_not_reused, fsck_tells_problems_from_leftovers, reopen_keeps_everything);
+            deleted_study_is_not_reused, fsck_tells_problems_from_leftovers,
+            concurrent_updates_let_exactly_one_win, concurrent_instances_share_one_study,
+            reopen_keeps_everything);
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -876,6 +878,76 @@ pub fn fsck_tells_problems_from_leftovers(fx: &mut dyn MetaFixture) {
         report.problems[0],
         sv_meta::FsckProblem::MissingBlob { .. }
     ));
+}
+
+pub fn concurrent_updates_let_exactly_one_win(fx: &mut dyn MetaFixture) {
+    let s = fx.store();
+    let rid = new_record(s);
+    let t = new_thing(TypeId::new_random(), "<v1/>", 0, vec![]);
+    s.create_thing(rid, &t).unwrap();
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                scope.spawn(move || {
+                    s.update_thing(rid, t.id, t.version, &update(&format!("<w{i}/>")))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let current = winners[0].version;
+    for r in &results {
+        if let Err(e) = r {
+            assert!(
+                matches!(e, MetaError::Conflict { current: c } if *c == current),
+                "{e:?}"
+            );
+        }
+    }
+    assert_eq!(s.versions(rid, t.id).unwrap().len(), 2);
+    assert_eq!(s.changes(rid, 0, 100).unwrap().latest_seq, 2);
+}
+
+pub fn concurrent_instances_share_one_study(fx: &mut dyn MetaFixture) {
+    let s = fx.store();
+    let rid = new_record(s);
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                scope.spawn(move || {
+                    let f = facts(
+                        "8.1",
+                        "8.1.1",
+                        &format!("8.1.1.{i}"),
+                        &format!("c{i}"),
+                        true,
+                    );
+                    s.add_instance(rid, &f, false, &audit(AuditAction::Updated))
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| stored(h.join().unwrap()))
+            .collect()
+    });
+    let studies: BTreeSet<_> = outcomes.iter().map(|o| o.0).collect();
+    assert_eq!(studies.len(), 1, "one study thing for one StudyInstanceUID");
+    assert_eq!(outcomes.iter().filter(|o| o.2).count(), 1, "created once");
+    let tid = outcomes[0].0;
+    assert_eq!(s.study_instances(rid, tid).unwrap().len(), 8);
+    assert_eq!(s.versions(rid, tid).unwrap().len(), 8);
+    let seqs: Vec<_> = s
+        .changes(rid, 0, 100)
+        .unwrap()
+        .changes
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<u64>>());
 }
 
 pub fn reopen_keeps_everything(fx: &mut dyn MetaFixture) {
