@@ -52,6 +52,8 @@ pub struct ThingXml<'a> {
     pub record: RecordId,
     pub data: DataXml<'a>,
     /// A whole `<common>…</common>` element, written after the type's element when given.
+    /// Leave it `None` when the stored raw data-xml already ends with its `<common>` (as
+    /// [`DataXmlInput::as_str`](crate::DataXmlInput::as_str) keeps it).
     pub common: Option<&'a str>,
     /// The `blob-ref-url` of each blob.
     pub blob_url: &'a dyn Fn(&NamedBlob) -> String,

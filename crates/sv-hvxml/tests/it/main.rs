@@ -3,6 +3,7 @@
 
 mod envelope;
 mod hostile;
+mod properties;
 mod schema;
 mod snapshots;
 mod study_round_trip;

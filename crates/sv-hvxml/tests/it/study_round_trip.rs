@@ -185,3 +185,46 @@ fn text_is_kept_exactly_and_references_resolve() {
     assert_eq!(study.patient_name, Some(nb(" A & B AB <c> ")));
     assert_eq!(study.when, date_time(2009, 1, 8, None));
 }
+
+/// Characters XML 1.0 cannot carry (here BEL and U+FFFF) are written as U+FFFD, so the
+/// document stays well-formed and valid; that one character does not round trip.
+#[test]
+fn characters_xml_cannot_carry_become_replacement_characters() {
+    let mut study = minimal_study();
+    study.description = Some(nb("ring\u{7}bell\u{FFFF}"));
+    let xml = write_medical_image_study(&study);
+    let back = read_medical_image_study(&xml).unwrap();
+    assert_eq!(back.description, Some(nb("ring\u{FFFD}bell\u{FFFD}")));
+    crate::support::xmllint_study(&xml).unwrap();
+}
+
+/// The model allows an address without street lines, the schema needs one: it is written as
+/// one empty `<street/>` line (valid) and reads back as that line.
+#[test]
+fn an_address_without_street_lines_stays_valid() {
+    use sv_model::study::{Address, Contact, Organization};
+    let mut study = minimal_study();
+    let mut series = study.series.first().clone();
+    series.institution_name = Some(Organization {
+        name: "Clinic".into(),
+        contact: Some(Contact {
+            addresses: vec![Address {
+                city: "Bern".into(),
+                postcode: "3000".into(),
+                country: "CH".into(),
+                ..Address::default()
+            }],
+            ..Contact::default()
+        }),
+        ..Organization::default()
+    });
+    study.series = NonEmpty::one(series);
+    let xml = write_medical_image_study(&study);
+    crate::support::xmllint_study(&xml).unwrap();
+    let back = read_medical_image_study(&xml).unwrap();
+    let org = back.series.first().institution_name.clone().unwrap();
+    assert_eq!(
+        org.contact.unwrap().addresses[0].street,
+        vec![String::new()]
+    );
+}
