@@ -41,7 +41,7 @@ macro_rules! meta_store_conformance {
             conflicting_instance_is_refused_unless_replaced, replace_moves_an_instance_between_studies,
             deleted_study_is_not_reused, fsck_tells_problems_from_leftovers,
             concurrent_updates_let_exactly_one_win, concurrent_instances_share_one_study,
-            reopen_keeps_everything);
+            large_data_xml_round_trips, reopen_keeps_everything);
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -370,6 +370,30 @@ pub fn query_pages_by_key(fx: &mut dyn MetaFixture) {
         (exact.things.len(), exact.next),
         (5, None),
         "no empty last page"
+    );
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let cursor_of = |ty| sv_meta::ThingCursor {
+        type_id: ty,
+        thing_id: ThingId::new_random(),
+    };
+    let after_hi = ThingQuery {
+        after: Some(cursor_of(hi)),
+        ..ThingQuery::of_type(lo)
+    };
+    assert!(
+        s.query(rid, &after_hi).unwrap().things.is_empty(),
+        "a later type's cursor ends the range"
+    );
+    let after_lo = ThingQuery {
+        after: Some(cursor_of(lo)),
+        limit: 100,
+        ..ThingQuery::of_type(hi)
+    };
+    let n_hi = if hi == a { 25 } else { 5 };
+    assert_eq!(
+        s.query(rid, &after_lo).unwrap().things.len(),
+        n_hi,
+        "an earlier type's cursor starts it"
     );
     let all = s
         .query(
@@ -948,6 +972,24 @@ pub fn concurrent_instances_share_one_study(fx: &mut dyn MetaFixture) {
         .map(|c| c.seq)
         .collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<u64>>());
+}
+
+pub fn large_data_xml_round_trips(fx: &mut dyn MetaFixture) {
+    let xml = format!("<big>{}</big>", "é<x a=\"1\"/>".repeat(40_000));
+    let (rid, t) = {
+        let s = fx.store();
+        let rid = new_record(s);
+        let t = new_thing(TypeId::new_random(), &xml, 0, vec![]);
+        s.create_thing(rid, &t).unwrap();
+        (rid, t)
+    };
+    fx.reopen();
+    let s = fx.store();
+    assert_eq!(s.thing(rid, t.id).unwrap().unwrap().data_xml, xml);
+    assert_eq!(
+        s.thing_at(rid, t.id, t.version).unwrap().unwrap().data_xml,
+        xml
+    );
 }
 
 pub fn reopen_keeps_everything(fx: &mut dyn MetaFixture) {

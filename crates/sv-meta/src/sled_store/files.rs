@@ -4,7 +4,6 @@
 //! or large-value file not synced yet, and the directories whose entries changed.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -16,7 +15,8 @@ use crate::MetaError;
 pub(crate) struct DbFiles {
     dir: PathBuf,
     log: File,
-    synced: Mutex<HashSet<OsString>>,
+    /// `(subdirectory, file name, length)` of files already fsynced; pruned to what is listed.
+    synced: Mutex<HashSet<(&'static str, String, u64)>>,
 }
 
 fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> MetaError {
@@ -33,69 +33,69 @@ impl DbFiles {
             log,
             synced: Mutex::new(HashSet::new()),
         };
-        // Whatever recovery or creation left behind becomes durable before the first answer.
+        // Whatever recovery or creation left behind becomes durable before the first answer;
+        // the directories too, whatever their state.
         files.sync()?;
+        fsync_dir(dir)?;
         Ok(files)
     }
 
-    /// fsyncs the log, new snapshot and large-value files, and changed directories.
+    /// fsyncs the log, new snapshot and large-value files, and the directories that got new
+    /// entries.
     pub(crate) fn sync(&self) -> Result<(), MetaError> {
         self.log
             .sync_all()
             .map_err(io("fsync", &self.dir.join("db")))?;
         let mut synced = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut dir_changed = self.sync_new_files(&self.dir, "", &mut synced, |n| {
-            n.starts_with("snap.") && !n.ends_with(".generating") || n == "conf"
-        })?;
-        let blobs = self.dir.join("blobs");
-        if blobs.is_dir() {
-            if self.sync_new_files(&blobs, "blobs/", &mut synced, |_| true)? {
-                fsync_dir(&blobs)?;
-            }
-            dir_changed |= synced.insert("blobs/".into());
-        }
-        if dir_changed || synced.insert(".".into()) {
+        let snapshots =
+            |n: &str| n == "conf" || n.starts_with("snap.") && !n.ends_with(".generating");
+        if self.sync_new_files("", &mut synced, snapshots)? {
             fsync_dir(&self.dir)?;
+        }
+        let blobs = self.dir.join("blobs");
+        if blobs.is_dir() && self.sync_new_files("blobs", &mut synced, |_| true)? {
+            fsync_dir(&blobs)?;
         }
         Ok(())
     }
 
-    /// fsyncs the files of `dir` that `wanted` selects and that were not synced yet; true when
+    /// fsyncs the files of `sub` that `wanted` selects and that were not synced yet; true when
     /// there were any (the directory then needs an fsync too).
     fn sync_new_files(
         &self,
-        dir: &Path,
-        tag: &str,
-        synced: &mut HashSet<OsString>,
+        sub: &'static str,
+        synced: &mut HashSet<(&'static str, String, u64)>,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<bool, MetaError> {
+        let dir = self.dir.join(sub);
+        let mut listed = HashSet::new();
         let mut any = false;
-        let entries = std::fs::read_dir(dir).map_err(io("list", dir))?;
+        let entries = std::fs::read_dir(&dir).map_err(io("list", &dir))?;
         for entry in entries {
-            let entry = entry.map_err(io("list", dir))?;
-            let name = entry.file_name();
-            let Some(text) = name.to_str() else { continue };
-            if !wanted(text) {
+            let entry = entry.map_err(io("list", &dir))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if !wanted(&name) {
                 continue;
             }
             // Keyed by length too: a large-value file may still be growing when listed.
             let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            let mut key = OsString::from(tag);
-            key.push(&name);
-            key.push(format!(":{len}"));
-            if synced.contains(&key) {
-                continue;
+            let key = (sub, name, len);
+            if !synced.contains(&key) {
+                let path = entry.path();
+                match File::open(&path) {
+                    Ok(f) => f.sync_all().map_err(io("fsync", &path))?,
+                    // sled removes old snapshots and large values concurrently.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io("open", &path)(e)),
+                }
+                any = true;
             }
-            let path = entry.path();
-            match File::open(&path) {
-                Ok(f) => f.sync_all().map_err(io("fsync", &path))?,
-                // sled removes old snapshots and large values concurrently.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("open", &path)(e)),
-            }
-            synced.insert(key);
-            any = true;
+            listed.insert(key);
         }
+        synced.retain(|k| k.0 != sub || listed.contains(k));
+        synced.extend(listed);
         Ok(any)
     }
 }

@@ -15,15 +15,19 @@ impl SledMetaStore {
             Some(ty) => keys::Key::new().record(rid).type_id(ty).bytes(),
             None => keys::record(rid),
         };
-        let start = match q.after {
-            Some(c) => Bound::Excluded(keys::thing(rid, c.type_id, c.thing_id)),
-            None => Bound::Included(prefix.clone()),
+        let end_key = keys::prefix_end(&prefix);
+        let mut page = Page::default();
+        // A cursor outside this query's range (another type's) clamps to it: sled's `range`
+        // must not get a start above its end.
+        let start = match q.after.map(|c| keys::thing(rid, c.type_id, c.thing_id)) {
+            Some(k) if end_key.as_ref().is_some_and(|e| &k >= e) => return Ok(page),
+            Some(k) if k >= prefix => Bound::Excluded(k),
+            _ => Bound::Included(prefix.clone()),
         };
-        let end = match keys::prefix_end(&prefix) {
+        let end = match end_key {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
         };
-        let mut page = Page::default();
         if q.limit == 0 {
             return Ok(page);
         }
