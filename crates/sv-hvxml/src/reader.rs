@@ -126,7 +126,7 @@ impl<'a> Parser<'a, '_> {
                 Event::Empty(start) => {
                     let mut element = self.open(&start, before, after)?;
                     element.inner = after..after;
-                    self.close(element)?;
+                    self.close(element);
                 }
                 Event::End(_) => {
                     // quick-xml has checked that the names match.
@@ -135,7 +135,7 @@ impl<'a> Parser<'a, '_> {
                     })?;
                     element.inner.end = before;
                     element.outer.end = after;
-                    self.close(element)?;
+                    self.close(element);
                 }
                 Event::Text(text) => {
                     if text.contains("]]>") {
@@ -197,10 +197,7 @@ impl<'a> Parser<'a, '_> {
             return Err(XmlError::malformed(at, "invalid element name"));
         }
         if let (ResolveResult::Unknown(_), _) = resolver.resolve_element(start.name()) {
-            return Err(XmlError::malformed(
-                before as u64,
-                "undeclared namespace prefix",
-            ));
+            return Err(XmlError::malformed(at, "undeclared namespace prefix"));
         }
         let mut attrs = Vec::new();
         for attr in start.attributes() {
@@ -216,15 +213,13 @@ impl<'a> Parser<'a, '_> {
                 return Err(XmlError::malformed(at, "empty namespace name for a prefix"));
             }
             if let (ResolveResult::Unknown(_), _) = resolver.resolve_attribute(attr.key) {
-                return Err(XmlError::malformed(
-                    before as u64,
-                    "undeclared namespace prefix",
-                ));
+                return Err(XmlError::malformed(at, "undeclared namespace prefix"));
             }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| self.convert(e, at))?;
-            // The key borrows from the input: find it there so the element can keep it.
+            // Key and (usually) value point into the input: re-borrow them from it so the
+            // element can keep them without copying.
             let key = own_if_needed(self.source, Cow::Borrowed(key));
             attrs.push((key, own_if_needed(self.source, value)));
         }
@@ -238,12 +233,11 @@ impl<'a> Parser<'a, '_> {
         })
     }
 
-    fn close(&mut self, element: Element<'a>) -> Result<(), XmlError> {
+    fn close(&mut self, element: Element<'a>) {
         match self.stack.last_mut() {
             Some(parent) => parent.children.push(element),
             None => self.root = Some(element),
         }
-        Ok(())
     }
 
     fn in_element(&mut self, at: usize, reason: &str) -> Result<&mut Element<'a>, XmlError> {
