@@ -1,8 +1,9 @@
 //! JPEG baseline, extended and lossless via jpeg-decoder, choosing the colour transform ourselves.
 //!
 //! jpeg-decoder assumes YCbCr for three components unless an Adobe APP14 marker says otherwise;
-//! DICOM RGB JPEGs often carry component ids `R`,`G`,`B` and no APP14, so we look at the frame
-//! header first. 12-bit lossy JPEG (process 2/4), which jpeg-decoder and zune-jpeg refuse, goes
+//! DICOM RGB JPEGs often carry no marker at all (or a truncated APP14), so we decide as pydicom
+//! with libjpeg does: a complete APP14 transform flag wins, then JFIF (YCbCr), then component ids
+//! `R`,`G`,`B` (RGB), then the Photometric Interpretation (`RGB` means no transform). 12-bit lossy JPEG (process 2/4), which jpeg-decoder and zune-jpeg refuse, goes
 //! to libjpeg-turbo-rs (pure Rust).
 
 use dicom_encoding::adapters::PixelDataObject;
@@ -18,7 +19,8 @@ struct Header {
     precision: u8,
     lossless: bool,
     component_ids: Vec<u8>,
-    adobe: bool,
+    /// The APP14 transform flag (0 = none, 1 = YCbCr, 2 = YCCK) when the segment is complete.
+    adobe_transform: Option<u8>,
     jfif: bool,
 }
 
@@ -42,7 +44,9 @@ fn scan_header(data: &[u8]) -> Option<Header> {
         let body = data.get(i + 4..(i + 2 + len).min(data.len()))?;
         match marker {
             0xE0 if body.starts_with(b"JFIF") => h.jfif = true,
-            0xEE if body.starts_with(b"Adobe") => h.adobe = true,
+            0xEE if body.starts_with(b"Adobe") && body.len() >= 12 => {
+                h.adobe_transform = Some(body[11]);
+            }
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 h.precision = *body.first()?;
                 h.lossless = matches!(marker, 0xC3 | 0xC7 | 0xCB | 0xCF);
@@ -78,9 +82,19 @@ pub(crate) fn decode(
     }
     let mut decoder = Decoder::new(&data[..]);
     decoder.set_max_decoding_buffer_size(px.rows * px.cols * px.spp * 2 + 1024);
-    let rgb_ids = header.component_ids == [b'R', b'G', b'B'];
-    if px.spp == 3 && !header.adobe && !header.jfif && rgb_ids {
-        decoder.set_color_transform(ColorTransform::None);
+    if px.spp == 3 && !header.lossless {
+        let stored_rgb = match header.adobe_transform {
+            Some(t) => t == 0,
+            None if header.jfif => false,
+            None if header.component_ids == [b'R', b'G', b'B'] => true,
+            None => px.photometric == "RGB",
+        };
+        // `ColorTransform::None` would return planes one after another; `RGB` interleaves as is.
+        decoder.set_color_transform(if stored_rgb {
+            ColorTransform::RGB
+        } else {
+            ColorTransform::YCbCr
+        });
     }
     let decoded = decoder.decode().map_err(|e| fail(e.to_string()))?;
     let info = decoder

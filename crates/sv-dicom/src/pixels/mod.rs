@@ -52,6 +52,26 @@ pub(crate) struct Frame {
     pub colour: Colour,
 }
 
+impl Frame {
+    /// Multiplier from `samples` back to stored values (2 for unsigned 32-bit, kept as 31 bits).
+    pub(crate) fn value_scale(&self) -> f64 {
+        if self.bits == 32 && !self.signed {
+            2.0
+        } else {
+            1.0
+        }
+    }
+
+    /// Significant bits of the values in `samples`.
+    pub(crate) fn sample_bits(&self) -> u16 {
+        if self.bits == 32 && !self.signed {
+            31
+        } else {
+            self.bits
+        }
+    }
+}
+
 fn missing(keyword: &'static str) -> RenderError {
     RenderError::MissingAttribute { keyword }
 }
@@ -178,8 +198,8 @@ pub(crate) fn fix_bits(raw: u32, bits: u16, signed: bool) -> i32 {
     if signed {
         ((raw << shift) as i32) >> shift
     } else if bits == 32 {
-        // unsigned 32-bit beyond i32 saturates; real data (RT dose) stays far below
-        raw.min(i32::MAX as u32) as i32
+        // unsigned 32-bit keeps its top 31 bits; see `Frame::value_scale`
+        (raw >> 1) as i32
     } else {
         ((raw << shift) >> shift) as i32
     }

@@ -1,5 +1,9 @@
 //! Native (uncompressed) pixel data: 1/8/16/32 bits, planar configuration, native YBR_FULL_422.
 
+use std::borrow::Cow;
+
+use dicom_core::PrimitiveValue;
+use dicom_core::value::Value;
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
 
@@ -14,6 +18,7 @@ pub(crate) fn decode(
     colour: Colour,
 ) -> Result<Frame, RenderError> {
     let data = attrs::bytes(file, tags::PIXEL_DATA).ok_or(RenderError::NotAnImage)?;
+    let data = little_endian(file, data, usize::from(px.bits_allocated / 8));
     let pixels = px.rows * px.cols;
     let index = index as usize;
     let samples = if px.bits_allocated == 1 {
@@ -65,6 +70,32 @@ pub(crate) fn decode(
         signed: px.signed,
         colour,
     })
+}
+
+/// Big endian files: dicom-rs swaps OW words but not 32-bit samples, and leaves OB bytes alone.
+fn little_endian<'a>(
+    file: &DefaultDicomObject,
+    data: Cow<'a, [u8]>,
+    bytes_per: usize,
+) -> Cow<'a, [u8]> {
+    if file.meta().transfer_syntax() != crate::parse::EXPLICIT_VR_BIG_ENDIAN || bytes_per < 2 {
+        return data;
+    }
+    let value = file.get(tags::PIXEL_DATA).map(|e| e.value());
+    let word_swapped = matches!(value, Some(Value::Primitive(PrimitiveValue::U16(_))));
+    let raw = matches!(value, Some(Value::Primitive(PrimitiveValue::U8(_))));
+    if !(raw || (word_swapped && bytes_per == 4)) {
+        return data;
+    }
+    let mut v = data.into_owned();
+    for s in v.chunks_exact_mut(bytes_per) {
+        if raw {
+            s.reverse();
+        } else {
+            s.rotate_left(2);
+        }
+    }
+    Cow::Owned(v)
 }
 
 fn ensure_len(have: usize, need: usize) -> Result<(), RenderError> {

@@ -33,7 +33,7 @@ fn scaled(frame: &Frame) -> Vec<u8> {
             .map(|&v| v.clamp(0, 255) as u8)
             .collect();
     }
-    let max = ((1u64 << frame.bits) - 1) as f64;
+    let max = ((1u64 << frame.sample_bits()) - 1) as f64;
     frame
         .samples
         .iter()

@@ -40,19 +40,20 @@ pub(crate) fn render(frame: &Frame, o: &Obj) -> Vec<u8> {
             .map(|&s| table[(s.clamp(min, max) - min) as usize])
             .collect()
     } else {
+        let k = frame.value_scale();
         let window = stored.unwrap_or_else(|| {
             voi::auto(
                 frame
                     .samples
                     .iter()
-                    .map(|&s| (modality.apply(s), 1))
+                    .map(|&s| (modality.apply_f64(f64::from(s) * k), 1))
                     .collect(),
             )
         });
         frame
             .samples
             .iter()
-            .map(|&s| voi::to_u8(&modality, &window, invert, s))
+            .map(|&s| voi::to_u8_f64(&modality, &window, invert, f64::from(s) * k))
             .collect()
     }
 }

@@ -88,9 +88,15 @@ impl Modality {
 
     #[inline]
     pub(crate) fn apply(&self, sv: i32) -> f64 {
+        self.apply_f64(f64::from(sv))
+    }
+
+    /// For stored values beyond i32 (unsigned 32-bit).
+    #[inline]
+    pub(crate) fn apply_f64(&self, sv: f64) -> f64 {
         match self {
-            Modality::Rescale { slope, intercept } => f64::from(sv) * slope + intercept,
-            Modality::Table(lut) => f64::from(lut.lookup(i64::from(sv))),
+            Modality::Rescale { slope, intercept } => sv * slope + intercept,
+            Modality::Table(lut) => f64::from(lut.lookup(sv as i64)),
         }
     }
 }

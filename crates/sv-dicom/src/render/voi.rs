@@ -142,6 +142,12 @@ impl Voi {
 /// Convenience for the grayscale stage: modality then VOI then optional inversion, rounded.
 #[inline]
 pub(crate) fn to_u8(m: &Modality, v: &Voi, invert: bool, sv: i32) -> u8 {
-    let y = (v.apply(m.apply(sv)) + 0.5).floor().clamp(0.0, 255.0) as u8;
+    to_u8_f64(m, v, invert, f64::from(sv))
+}
+
+/// As [`to_u8`] for a stored value given as float.
+#[inline]
+pub(crate) fn to_u8_f64(m: &Modality, v: &Voi, invert: bool, sv: f64) -> u8 {
+    let y = (v.apply(m.apply_f64(sv)) + 0.5).floor().clamp(0.0, 255.0) as u8;
     if invert { 255 - y } else { y }
 }
