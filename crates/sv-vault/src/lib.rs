@@ -8,6 +8,7 @@
 //!   starve the server;
 //! - blobs are durable before any metadata names them.
 
+mod access;
 mod error;
 mod ingest;
 mod maintenance;
@@ -21,6 +22,7 @@ use sv_blob::{BlobStore, LocalBlobStore};
 use sv_meta::{MetaStore, SledMetaStore};
 use tokio::sync::Semaphore;
 
+pub use access::{Access, AuthFailure, IssuedToken, Principal, Secret};
 pub use error::VaultError;
 pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
@@ -120,6 +122,19 @@ impl Vault {
             .map_err(|e| VaultError::Task(e.to_string()));
         drop(permit);
         result?
+    }
+
+    /// Runs a short blocking job (a metadata read, a small write) on tokio's blocking threads,
+    /// without waiting for a worker slot: it must never queue behind a long render.
+    pub async fn run_io<T, F>(&self, job: F) -> Result<T, VaultError>
+    where
+        F: FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let vault = self.clone();
+        tokio::task::spawn_blocking(move || job(&vault))
+            .await
+            .map_err(|e| VaultError::Task(e.to_string()))?
     }
 
     /// Ingests one instance (see [`Vault::ingest_blocking`]) on the worker pool.

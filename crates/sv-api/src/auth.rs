@@ -1,0 +1,76 @@
+//! Authentication (`Authorization: Bearer <secret>`) and the per-request access check.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sv_model::{Permissions, RecordId, Timestamp, TypeId};
+use sv_vault::{Access, AuthFailure, Principal};
+
+use crate::{ApiError, AppState};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// Refuses unless the caller may do `needed` with `type_id` things of `record`
+    /// (`None`: every type). Another record's token gets 404, as if the record did not exist.
+    pub fn require(
+        &self,
+        record: RecordId,
+        type_id: Option<TypeId>,
+        needed: Permissions,
+    ) -> Result<(), ApiError> {
+        match self.0.access(record, type_id, needed) {
+            Access::Granted => Ok(()),
+            Access::OtherRecord => Err(ApiError::not_found("record")),
+            Access::Denied => Err(ApiError::forbidden()),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.0 {
+            Principal::Admin => Ok(()),
+            Principal::App(_) => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing-token", "send Authorization: Bearer <token>")
+        })?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 256)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid-token",
+                    "the Authorization header is not a bearer token",
+                )
+            })?
+            .to_owned();
+        let admin = state.config().admin_token_hash;
+        let outcome = state
+            .vault()
+            .run_io(move |vault| vault.authenticate_blocking(&secret, &admin, Timestamp::now()))
+            .await?;
+        match outcome {
+            Ok(principal) => Ok(Caller(principal)),
+            Err(AuthFailure::Expired) => Err(ApiError::unauthorized(
+                "token-expired",
+                "the token has expired",
+            )),
+            Err(AuthFailure::Unknown) => Err(ApiError::unauthorized(
+                "invalid-token",
+                "the token is not known",
+            )),
+        }
+    }
+}

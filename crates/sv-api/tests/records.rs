@@ -1,0 +1,241 @@
+//! Records, tokens and authentication, in process (no socket).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sv_api::{ApiConfig, ApiLimits, AppState, router};
+use sv_model::SecretHash;
+use sv_vault::{Vault, VaultConfig};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-secret-for-tests";
+
+struct Api {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::open(dir.path(), VaultConfig::default()).unwrap();
+    let config = ApiConfig {
+        admin_token_hash: SecretHash::of(ADMIN.as_bytes()),
+        public_url: "http://127.0.0.1:8080".into(),
+        limits: ApiLimits::default(),
+    };
+    Api {
+        app: router(AppState::new(vault, config)),
+        _dir: dir,
+    }
+}
+
+async fn call(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = api.app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, value)
+}
+
+#[tokio::test]
+async fn admin_creates_records_and_owners_issue_scoped_tokens() {
+    let api = api();
+    let (status, created) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        Some(json!({"name": "Jane"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let rid = created["id"].as_str().unwrap();
+    let owner = created["token"].as_str().unwrap();
+    assert_eq!(owner.len(), 64);
+
+    let grants = json!({"label": "viewer app", "grants": [{"type_id": "cdfc0a9b-6d3b-4d16-afa8-02b86d621a8d", "permissions": ["read"]}], "expires_in": 3600});
+    let (status, issued) = call(
+        &api,
+        "POST",
+        &format!("/v1/records/{rid}/tokens"),
+        Some(owner),
+        Some(grants.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let viewer = issued["token"].as_str().unwrap();
+    assert!(issued["expires_at"].is_string());
+
+    // The viewer may not issue tokens; listing shows no secrets.
+    let (status, err) = call(
+        &api,
+        "POST",
+        &format!("/v1/records/{rid}/tokens"),
+        Some(viewer),
+        Some(grants),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, list) = call(
+        &api,
+        "GET",
+        &format!("/v1/records/{rid}/tokens"),
+        Some(owner),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(!list.to_string().contains(viewer) && !list.to_string().contains(owner));
+
+    // Revoked tokens stop working.
+    let id = issued["id"].as_str().unwrap();
+    let (status, _) = call(
+        &api,
+        "DELETE",
+        &format!("/v1/records/{rid}/tokens/{id}"),
+        Some(owner),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) = call(
+        &api,
+        "GET",
+        &format!("/v1/records/{rid}/tokens"),
+        Some(viewer),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid-token"))
+    );
+}
+
+#[tokio::test]
+async fn missing_wrong_and_foreign_tokens_get_nothing() {
+    let api = api();
+    let (_, a) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        Some(json!({"name": "A"})),
+    )
+    .await;
+    let (_, b) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        Some(json!({"name": "B"})),
+    )
+    .await;
+    let a_rid = a["id"].as_str().unwrap();
+    let b_owner = b["token"].as_str().unwrap();
+    let uri = format!("/v1/records/{a_rid}/tokens");
+
+    let (status, err) = call(&api, "GET", &uri, None, None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing-token"))
+    );
+    let (status, err) = call(&api, "GET", &uri, Some("nope"), None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid-token"))
+    );
+    let (status, err) = call(&api, "GET", &uri, Some(b_owner), None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found")),
+        "another record's token sees nothing"
+    );
+    let (status, _) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(b_owner),
+        Some(json!({"name": "C"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only the admin creates records"
+    );
+}
+
+#[tokio::test]
+async fn bad_token_requests_are_refused_with_a_reason() {
+    let api = api();
+    let (_, rec) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        Some(json!({"name": "A"})),
+    )
+    .await;
+    let rid = rec["id"].as_str().unwrap();
+    let owner = rec["token"].as_str().unwrap();
+    let uri = format!("/v1/records/{rid}/tokens");
+    for (body, code) in [
+        (
+            json!({"label": "x", "grants": [{"permissions": ["fly"]}]}),
+            "invalid-grant",
+        ),
+        (
+            json!({"label": "x", "grants": [{"type_id": "nope", "permissions": ["read"]}]}),
+            "invalid-grant",
+        ),
+        (json!({"label": "", "grants": []}), "invalid-label"),
+        (
+            json!({"label": "x", "grants": [], "expires_in": 0}),
+            "invalid-expiry",
+        ),
+    ] {
+        let (status, err) = call(&api, "POST", &uri, Some(owner), Some(body)).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code))
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_and_openapi_need_no_token() {
+    let api = api();
+    let (status, _) = call(&api, "GET", "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, doc) = call(&api, "GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/v1/records/{rid}/tokens"]["post"].is_object());
+}
