@@ -43,8 +43,10 @@ impl DbFiles {
     /// fsyncs the log, new snapshot and large-value files, and the directories that got new
     /// entries.
     pub(crate) fn sync(&self) -> Result<(), MetaError> {
+        // fdatasync, as databases do for their logs: the data and what is needed to read it
+        // back (the file size), without timestamps.
         self.log
-            .sync_all()
+            .sync_data()
             .map_err(io("fsync", &self.dir.join("db")))?;
         let mut synced = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
         let snapshots =
