@@ -5,7 +5,9 @@ use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
 use dicom_object::DefaultDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use super::{Colour, Frame, PixelModule, le_samples};
+use std::borrow::Cow;
+
+use super::{Colour, Frame, PixelModule, Samples, le_samples};
 use crate::error::RenderError;
 use crate::parse::sanitize;
 
@@ -14,7 +16,7 @@ pub(crate) fn decode(
     px: &PixelModule,
     index: u32,
     colour: Colour,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'static>, RenderError> {
     let uid = file.meta().transfer_syntax();
     let unsupported = || RenderError::UnsupportedTransferSyntax {
         uid: uid.to_string(),
@@ -49,7 +51,14 @@ pub(crate) fn decode(
     Ok(Frame {
         width: px.cols,
         height: px.rows,
-        samples: le_samples(&dst, bytes_per, px.bits_stored, px.signed),
+        samples: if px.spp == 1 {
+            Samples::Raw {
+                data: Cow::Owned(dst),
+                bytes: bytes_per,
+            }
+        } else {
+            Samples::Values(le_samples(&dst, bytes_per, px.bits_stored, px.signed))
+        },
         bits: px.bits_stored,
         signed: px.signed,
         colour,

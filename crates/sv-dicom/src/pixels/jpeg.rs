@@ -10,7 +10,9 @@ use dicom_encoding::adapters::PixelDataObject;
 use dicom_object::DefaultDicomObject;
 use jpeg_decoder::{ColorTransform, Decoder, PixelFormat};
 
-use super::{Colour, Frame, PixelModule, le_samples};
+use std::borrow::Cow;
+
+use super::{Colour, Frame, PixelModule, Samples, le_samples};
 use crate::error::RenderError;
 
 /// What the marker segments before the first scan tell.
@@ -68,7 +70,7 @@ pub(crate) fn decode(
     px: &PixelModule,
     index: u32,
     colour: Colour,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'static>, RenderError> {
     let fail = |detail: String| RenderError::DecodeFailed {
         frame: index,
         detail,
@@ -137,7 +139,14 @@ pub(crate) fn decode(
     Ok(Frame {
         width: px.cols,
         height: px.rows,
-        samples: le_samples(&decoded, bytes_per, bits, signed),
+        samples: if spp == 1 {
+            Samples::Raw {
+                data: Cow::Owned(decoded),
+                bytes: bytes_per,
+            }
+        } else {
+            Samples::Values(le_samples(&decoded, bytes_per, bits, signed))
+        },
         bits,
         signed,
         colour,
@@ -150,7 +159,7 @@ fn decode_12bit(
     px: &PixelModule,
     index: u32,
     colour: Colour,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'static>, RenderError> {
     let img = libjpeg_turbo_rs::precision::decompress_12bit(data).map_err(|e| {
         RenderError::DecodeFailed {
             frame: index,
@@ -176,7 +185,7 @@ fn decode_12bit(
     Ok(Frame {
         width: px.cols,
         height: px.rows,
-        samples,
+        samples: Samples::Values(samples),
         bits,
         signed,
         colour: if px.spp == 3 { Colour::Rgb } else { colour },

@@ -9,6 +9,8 @@ mod jpeg;
 mod native;
 mod rle;
 
+use std::borrow::Cow;
+
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::DefaultDicomObject;
 
@@ -40,19 +42,40 @@ pub(crate) struct PixelModule {
     pub frames: u32,
 }
 
-/// One decoded frame: interleaved samples, masked to Bits Stored and sign-extended.
+/// Decoded samples of one frame.
 #[derive(Debug)]
-pub(crate) struct Frame {
+pub(crate) enum Samples<'a> {
+    /// One sample per pixel, little endian, `bytes` (1 or 2) each, not yet masked or
+    /// sign-extended: the grayscale stage folds that into its lookup table (no copy of a native
+    /// frame at all).
+    Raw { data: Cow<'a, [u8]>, bytes: usize },
+    /// Interleaved values, masked to the stored bits and sign-extended.
+    Values(Vec<i32>),
+}
+
+/// One decoded frame.
+#[derive(Debug)]
+pub(crate) struct Frame<'a> {
     pub width: usize,
     pub height: usize,
-    pub samples: Vec<i32>,
+    pub samples: Samples<'a>,
     /// Bits per sample of the values in `samples` (may differ from Bits Stored after a codec).
     pub bits: u16,
     pub signed: bool,
     pub colour: Colour,
 }
 
-impl Frame {
+impl Frame<'_> {
+    /// The samples as fixed-up values (copies raw samples).
+    pub(crate) fn values(&self) -> Cow<'_, [i32]> {
+        match &self.samples {
+            Samples::Values(v) => Cow::Borrowed(v),
+            Samples::Raw { data, bytes } => {
+                Cow::Owned(le_samples(data, *bytes, self.bits, self.signed))
+            }
+        }
+    }
+
     /// Multiplier from `samples` back to stored values (2 for unsigned 32-bit, kept as 31 bits).
     pub(crate) fn value_scale(&self) -> f64 {
         if self.bits == 32 && !self.signed {
@@ -156,11 +179,11 @@ impl PixelModule {
 }
 
 /// Decodes 0-based frame `index` of the instance.
-pub(crate) fn decode_frame(
-    file: &DefaultDicomObject,
+pub(crate) fn decode_frame<'a>(
+    file: &'a DefaultDicomObject,
     px: &PixelModule,
     index: u32,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'a>, RenderError> {
     let ts = file.meta().transfer_syntax();
     let colour = px.stored_colour()?;
     match ts {

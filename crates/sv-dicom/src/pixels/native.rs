@@ -7,28 +7,40 @@ use dicom_core::value::Value;
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
 
-use super::{Colour, Frame, PixelModule, interleave, le_samples};
+use super::{Colour, Frame, PixelModule, Samples, interleave, le_samples};
 use crate::attrs;
 use crate::error::RenderError;
 
-pub(crate) fn decode(
-    file: &DefaultDicomObject,
+pub(crate) fn decode<'a>(
+    file: &'a DefaultDicomObject,
     px: &PixelModule,
     index: u32,
     colour: Colour,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'a>, RenderError> {
     let data = attrs::bytes(file, tags::PIXEL_DATA).ok_or(RenderError::NotAnImage)?;
     let data = little_endian(file, data, usize::from(px.bits_allocated / 8));
     let pixels = px.rows * px.cols;
     let index = index as usize;
-    let samples = if px.bits_allocated == 1 {
+    let samples = if px.spp == 1 && matches!(px.bits_allocated, 8 | 16) {
+        let bytes = usize::from(px.bits_allocated / 8);
+        let frame_len = pixels * bytes;
+        let start = index * frame_len;
+        ensure_len(data.len(), start + frame_len)?;
+        let data = match data {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[start..start + frame_len]),
+            Cow::Owned(v) => Cow::Owned(v[start..start + frame_len].to_vec()),
+        };
+        Samples::Raw { data, bytes }
+    } else if px.bits_allocated == 1 {
         let n = pixels * px.spp;
         let first_bit = index * n;
         let needed = (first_bit + n).div_ceil(8);
         ensure_len(data.len(), needed)?;
-        (first_bit..first_bit + n)
-            .map(|bit| i32::from((data[bit / 8] >> (bit % 8)) & 1))
-            .collect()
+        Samples::Values(
+            (first_bit..first_bit + n)
+                .map(|bit| i32::from((data[bit / 8] >> (bit % 8)) & 1))
+                .collect(),
+        )
     } else if px.photometric == "YBR_FULL_422" && px.spp == 3 && px.bits_allocated == 8 {
         // two Y samples share one Cb, Cr pair: Y1 Y2 Cb Cr
         let frame_len = pixels * 2;
@@ -40,7 +52,7 @@ pub(crate) fn decode(
             out.extend([y1, cb, cr, y2, cb, cr].map(i32::from));
         }
         out.truncate(pixels * 3);
-        out
+        Samples::Values(out)
     } else {
         let bytes_per = usize::from(px.bits_allocated / 8);
         let frame_len = pixels * px.spp * bytes_per;
@@ -52,11 +64,11 @@ pub(crate) fn decode(
             px.bits_stored,
             px.signed,
         );
-        if px.spp == 3 && px.planar {
+        Samples::Values(if px.spp == 3 && px.planar {
             interleave(&s, pixels)
         } else {
             s
-        }
+        })
     };
     Ok(Frame {
         width: px.cols,

@@ -3,7 +3,7 @@
 use dicom_encoding::adapters::PixelDataObject;
 use dicom_object::DefaultDicomObject;
 
-use super::{Colour, Frame, PixelModule, fix_bits};
+use super::{Colour, Frame, PixelModule, Samples, fix_bits};
 use crate::error::RenderError;
 
 pub(crate) fn decode(
@@ -11,7 +11,7 @@ pub(crate) fn decode(
     px: &PixelModule,
     index: u32,
     colour: Colour,
-) -> Result<Frame, RenderError> {
+) -> Result<Frame<'static>, RenderError> {
     let fail = |detail: &str| RenderError::DecodeFailed {
         frame: index,
         detail: detail.to_string(),
@@ -60,7 +60,7 @@ pub(crate) fn decode(
     Ok(Frame {
         width: px.cols,
         height: px.rows,
-        samples,
+        samples: Samples::Values(samples),
         bits: px.bits_stored,
         signed: px.signed,
         colour,

@@ -26,16 +26,12 @@ pub(crate) fn render(frame: &Frame, o: &Obj) -> Result<Vec<u8>, RenderError> {
 
 /// Samples to 0..=255: as is up to 8 bits, else `v * 255 / (2^bits - 1)` rounded.
 fn scaled(frame: &Frame) -> Vec<u8> {
+    let values = frame.values();
     if frame.bits <= 8 {
-        return frame
-            .samples
-            .iter()
-            .map(|&v| v.clamp(0, 255) as u8)
-            .collect();
+        return values.iter().map(|&v| v.clamp(0, 255) as u8).collect();
     }
     let max = ((1u64 << frame.sample_bits()) - 1) as f64;
-    frame
-        .samples
+    values
         .iter()
         .map(|&v| {
             ((f64::from(v.max(0)) * 255.0 / max) + 0.5)
@@ -83,8 +79,9 @@ fn palette(frame: &Frame, o: &Obj) -> Result<Vec<u8>, RenderError> {
             "BluePaletteColorLookupTableData",
         )?,
     ];
-    let mut out = Vec::with_capacity(frame.samples.len() * 3);
-    for &s in &frame.samples {
+    let values = frame.values();
+    let mut out = Vec::with_capacity(values.len() * 3);
+    for &s in values.iter() {
         for lut in &luts {
             let v = lut.lookup(i64::from(s));
             out.push(if lut.bits > 8 {

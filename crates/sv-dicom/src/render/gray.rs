@@ -1,61 +1,80 @@
 //! Grayscale pipeline: Modality LUT, VOI, MONOCHROME1 inversion, to 8 bits.
 //!
-//! For samples of up to 16 bits the whole chain is folded into one table over the stored range,
-//! so a 7.5 MP radiograph costs one lookup per pixel.
+//! For raw 8/16-bit samples the whole chain, masking and sign extension included, is folded into
+//! one table indexed by the raw sample, so a 7.5 MP radiograph costs one histogram pass (only
+//! when the window is automatic) and one lookup pass, straight from the parsed pixel data.
 
 use super::lut::Modality;
-use super::voi;
+use super::voi::{self, Voi};
 use crate::attrs::Obj;
-use crate::pixels::{Colour, Frame};
+use crate::pixels::{Colour, Frame, Samples, fix_bits};
 
 pub(crate) fn render(frame: &Frame, o: &Obj) -> Vec<u8> {
     let modality = Modality::read(o, frame.signed);
     let invert = frame.colour == Colour::Monochrome1;
     let stored = voi::stored(o);
-    if frame.bits <= 16 {
-        let (min, max) = if frame.signed {
-            (-(1i32 << (frame.bits - 1)), (1i32 << (frame.bits - 1)) - 1)
-        } else {
-            (0, (1i32 << frame.bits) - 1)
-        };
-        let window = stored.unwrap_or_else(|| {
-            let mut counts = vec![0u64; (max - min + 1) as usize];
-            for &s in &frame.samples {
-                counts[(s.clamp(min, max) - min) as usize] += 1;
-            }
-            let hist = counts
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| c > 0)
-                .map(|(i, &c)| (modality.apply(i as i32 + min), c))
-                .collect();
-            voi::auto(hist)
-        });
-        let table: Vec<u8> = (min..=max)
-            .map(|sv| voi::to_u8(&modality, &window, invert, sv))
-            .collect();
-        frame
-            .samples
-            .iter()
-            .map(|&s| table[(s.clamp(min, max) - min) as usize])
-            .collect()
-    } else {
-        let k = frame.value_scale();
-        let window = stored.unwrap_or_else(|| {
-            voi::auto(
-                frame
-                    .samples
+    match &frame.samples {
+        Samples::Raw { data, bytes } => {
+            let fix = |raw: usize| fix_bits(raw as u32, frame.bits, frame.signed);
+            let window = stored.unwrap_or_else(|| {
+                let counts = histogram(data, *bytes);
+                let hist = counts
                     .iter()
-                    .map(|&s| (modality.apply_f64(f64::from(s) * k), 1))
-                    .collect(),
-            )
-        });
-        frame
-            .samples
-            .iter()
-            .map(|&s| voi::to_u8_f64(&modality, &window, invert, f64::from(s) * k))
-            .collect()
+                    .enumerate()
+                    .filter(|&(_, &c)| c > 0)
+                    .map(|(raw, &c)| (modality.apply(fix(raw)), u64::from(c)))
+                    .collect();
+                voi::auto(hist)
+            });
+            let table: Vec<u8> = (0..1usize << (8 * bytes))
+                .map(|raw| voi::to_u8(&modality, &window, invert, fix(raw)))
+                .collect();
+            if *bytes == 1 {
+                data.iter().map(|&b| table[usize::from(b)]).collect()
+            } else {
+                data.chunks_exact(2)
+                    .map(|c| table[usize::from(u16::from_le_bytes([c[0], c[1]]))])
+                    .collect()
+            }
+        }
+        Samples::Values(values) => {
+            let k = frame.value_scale();
+            let window = stored.unwrap_or_else(|| auto_window(values, &modality, k));
+            values
+                .iter()
+                .map(|&s| voi::to_u8_f64(&modality, &window, invert, f64::from(s) * k))
+                .collect()
+        }
     }
+}
+
+/// Counts of each raw sample value (1 or 2 bytes, little endian).
+fn histogram(data: &[u8], bytes: usize) -> Vec<u32> {
+    let mut counts = vec![0u32; 1 << (8 * bytes)];
+    if bytes == 1 {
+        for &b in data {
+            counts[usize::from(b)] += 1;
+        }
+    } else {
+        for c in data.chunks_exact(2) {
+            counts[usize::from(u16::from_le_bytes([c[0], c[1]]))] += 1;
+        }
+    }
+    counts
+}
+
+fn auto_window(values: &[i32], modality: &Modality, k: f64) -> Voi {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let mut hist: Vec<(f64, u64)> = Vec::new();
+    for s in sorted {
+        let v = modality.apply_f64(f64::from(s) * k);
+        match hist.last_mut() {
+            Some((last, c)) if *last == v => *c += 1,
+            _ => hist.push((v, 1)),
+        }
+    }
+    voi::auto(hist)
 }
 
 #[cfg(test)]

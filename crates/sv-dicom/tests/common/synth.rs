@@ -1,0 +1,168 @@
+//! Synthetic DICOM instances written with dicom-rs: structured 16-bit images for tests and benches.
+#![allow(dead_code)]
+
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+/// What to put in a synthetic grayscale instance.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub rows: u16,
+    pub cols: u16,
+    pub frames: u16,
+    pub signed: bool,
+    pub bits_stored: u16,
+    /// Rescale slope and intercept.
+    pub rescale: Option<(f64, f64)>,
+    /// Window center and width.
+    pub window: Option<(f64, f64)>,
+    pub photometric: &'static str,
+    pub pixel_spacing: Option<(f64, f64)>,
+    /// Per-pixel value, given frame, row, column.
+    pub value: fn(u32, u32, u32) -> i32,
+}
+
+impl Spec {
+    pub fn new(rows: u16, cols: u16, value: fn(u32, u32, u32) -> i32) -> Self {
+        Self {
+            rows,
+            cols,
+            frames: 1,
+            signed: false,
+            bits_stored: 12,
+            rescale: None,
+            window: None,
+            photometric: "MONOCHROME2",
+            pixel_spacing: None,
+            value,
+        }
+    }
+}
+
+/// A CT-like slice: body ellipse, bone ring, soft-tissue texture, air outside (HU + 1024).
+pub fn ct_value(_f: u32, r: u32, c: u32) -> i32 {
+    let (y, x) = (r as f64 / 256.0 - 1.0, c as f64 / 256.0 - 1.0);
+    let d = (x * x / 0.8 + y * y / 0.6).sqrt();
+    let texture = ((r * 7 + c * 13) % 37) as f64 - 18.0;
+    let hu = if d > 1.0 {
+        -1000.0
+    } else if d > 0.93 {
+        900.0
+    } else {
+        40.0 + 60.0 * (x * 9.0).sin() * (y * 7.0).cos() + texture
+    };
+    (hu + 1024.0) as i32
+}
+
+/// A radiograph-like image: smooth gradient, ribs, collimation border (12 bits).
+pub fn xray_value(_f: u32, r: u32, c: u32) -> i32 {
+    if r < 60 || c < 60 || r > 2940 || c > 2440 {
+        return 4000;
+    }
+    let base = 800.0 + 1800.0 * (c as f64 / 2500.0) + 300.0 * ((r as f64) / 90.0).sin();
+    let noise = ((r.wrapping_mul(2654435761) ^ c.wrapping_mul(40503)) % 64) as f64;
+    (base + noise) as i32
+}
+
+/// A Part 10 file (explicit VR little endian) holding the image described by `spec`.
+pub fn instance(spec: &Spec) -> Vec<u8> {
+    let n = spec.rows as usize * spec.cols as usize;
+    let mut words: Vec<u16> = Vec::with_capacity(n * spec.frames as usize);
+    for f in 0..u32::from(spec.frames) {
+        for r in 0..u32::from(spec.rows) {
+            for c in 0..u32::from(spec.cols) {
+                words.push((spec.value)(f, r, c) as u16);
+            }
+        }
+    }
+    let mut obj = InMemDicomObject::from_element_iter([
+        DataElement::new(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001"),
+        DataElement::new(tags::MODALITY, VR::CS, "CT"),
+        DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.1002"),
+        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1003"),
+        DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16)),
+        DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, spec.photometric),
+        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(spec.rows)),
+        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(spec.cols)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16_u16)),
+        DataElement::new(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(spec.bits_stored),
+        ),
+        DataElement::new(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(spec.bits_stored - 1),
+        ),
+        DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(u16::from(spec.signed)),
+        ),
+        DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into())),
+    ]);
+    if spec.frames > 1 {
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            spec.frames.to_string(),
+        ));
+    }
+    if let Some((slope, intercept)) = spec.rescale {
+        obj.put(DataElement::new(
+            tags::RESCALE_SLOPE,
+            VR::DS,
+            slope.to_string(),
+        ));
+        obj.put(DataElement::new(
+            tags::RESCALE_INTERCEPT,
+            VR::DS,
+            intercept.to_string(),
+        ));
+    }
+    if let Some((center, width)) = spec.window {
+        obj.put(DataElement::new(
+            tags::WINDOW_CENTER,
+            VR::DS,
+            center.to_string(),
+        ));
+        obj.put(DataElement::new(
+            tags::WINDOW_WIDTH,
+            VR::DS,
+            width.to_string(),
+        ));
+    }
+    if let Some((row, col)) = spec.pixel_spacing {
+        obj.put(DataElement::new(
+            tags::PIXEL_SPACING,
+            VR::DS,
+            format!("{row}\\{col}"),
+        ));
+    }
+    let file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .expect("meta");
+    let mut out = Vec::new();
+    file.write_all(&mut out).expect("write");
+    out
+}
+
+/// The 512×512 CT slice of the benchmark: rescale to HU, soft-tissue window.
+pub fn ct_slice() -> Vec<u8> {
+    let mut spec = Spec::new(512, 512, ct_value);
+    spec.rescale = Some((1.0, -1024.0));
+    spec.window = Some((40.0, 400.0));
+    instance(&spec)
+}
+
+/// The 2500×3000 radiograph of the benchmark: no window (robust automatic window).
+pub fn radiograph() -> Vec<u8> {
+    let mut spec = Spec::new(3000, 2500, xray_value);
+    spec.photometric = "MONOCHROME1";
+    spec.pixel_spacing = Some((0.139, 0.139));
+    instance(&spec)
+}
