@@ -1,0 +1,319 @@
+//! Configuration: defaults, then `studyvault.toml`, then `STUDYVAULT_*` environment, then flags.
+//!
+//! Only the binary reads configuration; the inner crates get plain structs built here
+//! ([`Config::vault_config`]). Secrets (the admin token) are a [`Secret`], which never shows in
+//! `Debug` output, logs or `studyvault config`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// The merged configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Data directory: metadata, blobs, `admin.token`.
+    pub data: PathBuf,
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    /// The URL clients reach the server at (share links are built on it); default
+    /// `http://<listen>`.
+    pub public_url: String,
+    /// Admin token; absent means `<data>/admin.token` (generated at first start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<Secret>,
+    /// Log filter (tracing-subscriber `EnvFilter` syntax).
+    pub log: String,
+    /// Ingests (parse, render, store) that may run at once.
+    pub workers: usize,
+    /// Seconds one request may take before it is answered 408 (uploads included).
+    pub request_timeout_secs: u64,
+    /// Seconds a request body may stall between two chunks.
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a graceful shutdown waits for in-flight requests before giving up.
+    pub shutdown_grace_secs: u64,
+    pub limits: LimitsConfig,
+    pub preview: PreviewConfig,
+}
+
+/// Bounds on what one request may make the server do.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsConfig {
+    pub max_body_bytes: u64,
+    pub max_instance_bytes: u64,
+    pub max_pixels_per_frame: u64,
+    pub max_frames: u32,
+    pub max_sequence_depth: u32,
+    pub max_zip_entries: u64,
+    pub max_zip_expanded_bytes: u64,
+}
+
+/// How previews are made.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewConfig {
+    /// `jpeg` or `png`.
+    pub format: String,
+    pub min_short_side: u32,
+    pub max_short_side: u32,
+    pub max_long_side: u32,
+    pub jpeg_quality: u8,
+}
+
+pub const DEFAULT_DATA: &str = "./studyvault-data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const FILE_NAME: &str = "studyvault.toml";
+
+impl Default for Config {
+    fn default() -> Self {
+        let dicom = sv_dicom::Limits::default();
+        let preview = sv_dicom::PreviewOptions::default();
+        let listen: SocketAddr = DEFAULT_LISTEN.parse().expect("valid default address");
+        Config {
+            data: PathBuf::from(DEFAULT_DATA),
+            listen,
+            public_url: String::new(),
+            admin_token: None,
+            log: "info".into(),
+            workers: sv_vault::VaultConfig::default().workers,
+            request_timeout_secs: 600,
+            body_idle_timeout_secs: 60,
+            shutdown_grace_secs: 60,
+            limits: LimitsConfig {
+                max_body_bytes: 4 << 30,
+                max_instance_bytes: dicom.max_instance_bytes,
+                max_pixels_per_frame: dicom.max_pixels_per_frame,
+                max_frames: dicom.max_frames,
+                max_sequence_depth: dicom.max_sequence_depth,
+                max_zip_entries: 100_000,
+                max_zip_expanded_bytes: 16 << 30,
+            },
+            preview: PreviewConfig {
+                format: "jpeg".into(),
+                min_short_side: preview.min_short_side,
+                max_short_side: preview.max_short_side,
+                max_long_side: preview.max_long_side,
+                jpeg_quality: preview.jpeg_quality,
+            },
+        }
+    }
+}
+
+/// One source of settings (the file, the environment or the flags): each field optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub data: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub admin_token: Option<Secret>,
+    pub log: Option<String>,
+    pub workers: Option<usize>,
+    pub request_timeout_secs: Option<u64>,
+    pub body_idle_timeout_secs: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
+    #[serde(default)]
+    pub limits: LimitsLayer,
+    #[serde(default)]
+    pub preview: PreviewLayer,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsLayer {
+    pub max_body_bytes: Option<u64>,
+    pub max_instance_bytes: Option<u64>,
+    pub max_pixels_per_frame: Option<u64>,
+    pub max_frames: Option<u32>,
+    pub max_sequence_depth: Option<u32>,
+    pub max_zip_entries: Option<u64>,
+    pub max_zip_expanded_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewLayer {
+    pub format: Option<String>,
+    pub min_short_side: Option<u32>,
+    pub max_short_side: Option<u32>,
+    pub max_long_side: Option<u32>,
+    pub jpeg_quality: Option<u8>,
+}
+
+/// Where the merged configuration came from (for `studyvault config`).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The configuration file read, if any.
+    pub file: Option<PathBuf>,
+    /// The `STUDYVAULT_*` variables that were applied.
+    pub env_keys: Vec<String>,
+}
+
+macro_rules! overlay {
+    ($dst:expr, $src:expr, [$($field:ident),* $(,)?]) => {
+        $( if let Some(v) = $src.$field.clone() { $dst.$field = v.into(); } )*
+    };
+}
+
+impl Config {
+    /// Merges defaults, the configuration file, the environment (`vars`) and `flags`.
+    ///
+    /// The file is `explicit_file` if given (it must exist), else `./studyvault.toml` if
+    /// present, else `<data>/studyvault.toml` if present, where `data` comes from the flags,
+    /// the environment or the default.
+    pub fn load(
+        explicit_file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+        flags: &Layer,
+    ) -> anyhow::Result<Loaded> {
+        let (env, env_keys) = crate::config_env::layer_from_env(vars)?;
+        let file = match explicit_file {
+            Some(path) => Some(path.to_path_buf()),
+            None => {
+                let data = flags
+                    .data
+                    .clone()
+                    .or_else(|| env.data.clone())
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+                [PathBuf::from(FILE_NAME), data.join(FILE_NAME)]
+                    .into_iter()
+                    .find(|p| p.is_file())
+            }
+        };
+        let mut config = Config::default();
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("could not read configuration file '{}'", path.display())
+            })?;
+            let layer: Layer = toml::from_str(&text)
+                .with_context(|| format!("invalid configuration file '{}'", path.display()))?;
+            config.apply(&layer)?;
+        }
+        config.apply(&env)?;
+        config.apply(flags)?;
+        config.validate()?;
+        Ok(Loaded {
+            config,
+            file,
+            env_keys,
+        })
+    }
+
+    fn apply(&mut self, layer: &Layer) -> anyhow::Result<()> {
+        if let Some(listen) = &layer.listen {
+            self.listen = listen
+                .parse()
+                .with_context(|| format!("listen address '{listen}' is not host:port"))?;
+        }
+        if let Some(token) = &layer.admin_token {
+            self.admin_token = Some(token.clone());
+        }
+        overlay!(
+            self,
+            layer,
+            [
+                data,
+                public_url,
+                log,
+                workers,
+                request_timeout_secs,
+                body_idle_timeout_secs,
+                shutdown_grace_secs
+            ]
+        );
+        overlay!(
+            self.limits,
+            layer.limits,
+            [
+                max_body_bytes,
+                max_instance_bytes,
+                max_pixels_per_frame,
+                max_frames,
+                max_sequence_depth,
+                max_zip_entries,
+                max_zip_expanded_bytes
+            ]
+        );
+        overlay!(
+            self.preview,
+            layer.preview,
+            [
+                format,
+                min_short_side,
+                max_short_side,
+                max_long_side,
+                jpeg_quality
+            ]
+        );
+        Ok(())
+    }
+
+    fn validate(&mut self) -> anyhow::Result<()> {
+        self.preview.format = self.preview.format.to_ascii_lowercase();
+        self.preview_format()?;
+        let p = &self.preview;
+        if p.min_short_side == 0 || p.min_short_side > p.max_short_side {
+            bail!("preview.min_short_side must be at least 1 and at most preview.max_short_side");
+        }
+        if p.max_long_side < p.max_short_side {
+            bail!("preview.max_long_side must be at least preview.max_short_side");
+        }
+        if !(1..=100).contains(&p.jpeg_quality) {
+            bail!("preview.jpeg_quality must be 1 to 100");
+        }
+        if self.workers == 0 {
+            bail!("workers must be at least 1");
+        }
+        if self.request_timeout_secs == 0 || self.body_idle_timeout_secs == 0 {
+            bail!("timeouts must be at least 1 second");
+        }
+        if let Some(token) = &self.admin_token
+            && token.expose().trim().len() < 16
+        {
+            bail!("the admin token must be at least 16 characters");
+        }
+        if self.public_url.is_empty() {
+            self.public_url = format!("http://{}", self.listen);
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+        Ok(())
+    }
+
+    pub fn preview_format(&self) -> anyhow::Result<sv_dicom::PreviewFormat> {
+        match self.preview.format.as_str() {
+            "jpeg" | "jpg" => Ok(sv_dicom::PreviewFormat::Jpeg),
+            "png" => Ok(sv_dicom::PreviewFormat::Png),
+            other => bail!("preview.format must be jpeg or png, not '{other}'"),
+        }
+    }
+
+    /// The plain struct the vault takes.
+    pub fn vault_config(&self) -> anyhow::Result<sv_vault::VaultConfig> {
+        let l = &self.limits;
+        let p = &self.preview;
+        Ok(sv_vault::VaultConfig {
+            limits: sv_dicom::Limits {
+                max_instance_bytes: l.max_instance_bytes,
+                max_pixels_per_frame: l.max_pixels_per_frame,
+                max_frames: l.max_frames,
+                max_sequence_depth: l.max_sequence_depth,
+            },
+            preview: sv_dicom::PreviewOptions {
+                format: self.preview_format()?,
+                min_short_side: p.min_short_side,
+                max_short_side: p.max_short_side,
+                max_long_side: p.max_long_side,
+                jpeg_quality: p.jpeg_quality,
+            },
+            workers: self.workers,
+        })
+    }
+
+    /// The merged configuration as TOML, secrets redacted.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}

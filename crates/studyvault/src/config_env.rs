@@ -1,0 +1,133 @@
+//! The `STUDYVAULT_*` environment as a configuration layer.
+//!
+//! A top-level key `k` is `STUDYVAULT_K`; a key `k` of section `s` is `STUDYVAULT_S_K`
+//! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_BODY_BYTES`). `STUDYVAULT_CONFIG`
+//! names the file and is read by the flags; any other `STUDYVAULT_*` name is an error, so a
+//! typo does not go unnoticed.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::config::Layer;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+}
+
+/// Every key the environment may set: (section, key, kind).
+const KEYS: &[(Option<&str>, &str, Kind)] = &[
+    (None, "data", Kind::Text),
+    (None, "listen", Kind::Text),
+    (None, "public_url", Kind::Text),
+    (None, "admin_token", Kind::Text),
+    (None, "log", Kind::Text),
+    (None, "workers", Kind::Integer),
+    (None, "request_timeout_secs", Kind::Integer),
+    (None, "body_idle_timeout_secs", Kind::Integer),
+    (None, "shutdown_grace_secs", Kind::Integer),
+    (Some("limits"), "max_body_bytes", Kind::Integer),
+    (Some("limits"), "max_instance_bytes", Kind::Integer),
+    (Some("limits"), "max_pixels_per_frame", Kind::Integer),
+    (Some("limits"), "max_frames", Kind::Integer),
+    (Some("limits"), "max_sequence_depth", Kind::Integer),
+    (Some("limits"), "max_zip_entries", Kind::Integer),
+    (Some("limits"), "max_zip_expanded_bytes", Kind::Integer),
+    (Some("preview"), "format", Kind::Text),
+    (Some("preview"), "min_short_side", Kind::Integer),
+    (Some("preview"), "max_short_side", Kind::Integer),
+    (Some("preview"), "max_long_side", Kind::Integer),
+    (Some("preview"), "jpeg_quality", Kind::Integer),
+];
+
+/// Variables that are `STUDYVAULT_*` but not configuration keys.
+const NOT_KEYS: &[&str] = &["STUDYVAULT_CONFIG", "STUDYVAULT_URL", "STUDYVAULT_TOKEN"];
+
+pub fn env_name(section: Option<&str>, key: &str) -> String {
+    match section {
+        Some(s) => format!("STUDYVAULT_{}_{}", s, key).to_ascii_uppercase(),
+        None => format!("STUDYVAULT_{key}").to_ascii_uppercase(),
+    }
+}
+
+/// Builds the environment layer from `vars`; also returns the names it used.
+pub fn layer_from_env(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> anyhow::Result<(Layer, Vec<String>)> {
+    let mut root = toml::Table::new();
+    let mut used = Vec::new();
+    for (name, value) in vars {
+        if !name.starts_with("STUDYVAULT_") || NOT_KEYS.contains(&name.as_str()) {
+            continue;
+        }
+        let Some((section, key, kind)) = KEYS
+            .iter()
+            .find(|(s, k, _)| env_name(*s, k) == name)
+            .copied()
+        else {
+            bail!("unknown configuration variable {name} (see `studyvault config --help`)");
+        };
+        let value = match kind {
+            Kind::Text => toml::Value::String(value),
+            Kind::Integer => toml::Value::Integer(
+                value
+                    .trim()
+                    .replace('_', "")
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number"))?,
+            ),
+        };
+        let table = match section {
+            Some(s) => root
+                .entry(s)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .expect("sections are tables"),
+            None => &mut root,
+        };
+        table.insert(key.to_string(), value);
+        used.push(name);
+    }
+    used.sort();
+    let layer = Layer::deserialize(root).context("invalid STUDYVAULT_* environment")?;
+    Ok((layer, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn section_keys_and_numbers_are_read() {
+        let (layer, used) = layer_from_env(vars(&[
+            ("STUDYVAULT_PREVIEW_FORMAT", "png"),
+            ("STUDYVAULT_LIMITS_MAX_BODY_BYTES", "1_000"),
+            ("STUDYVAULT_ADMIN_TOKEN", "1234567890123456789"),
+            ("PATH", "/bin"),
+        ]))
+        .unwrap();
+        assert_eq!(layer.preview.format.as_deref(), Some("png"));
+        assert_eq!(layer.limits.max_body_bytes, Some(1000));
+        assert_eq!(
+            layer.admin_token.unwrap().expose(),
+            "1234567890123456789",
+            "a numeric-looking token stays text"
+        );
+        assert_eq!(used.len(), 3);
+    }
+
+    #[test]
+    fn unknown_and_malformed_variables_are_errors() {
+        assert!(layer_from_env(vars(&[("STUDYVAULT_LISTN", "x")])).is_err());
+        assert!(layer_from_env(vars(&[("STUDYVAULT_WORKERS", "many")])).is_err());
+        assert!(layer_from_env(vars(&[("STUDYVAULT_CONFIG", "x.toml")])).is_ok());
+    }
+}

@@ -1,0 +1,58 @@
+//! `studyvault fsck` and `studyvault gc`, on a stopped data directory.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+
+/// Opens the vault of a stopped data directory; refuses a directory with no store in it.
+pub fn open_stopped(config: &Config) -> anyhow::Result<sv_vault::Vault> {
+    let data: &Path = &config.data;
+    if !data.join("meta").is_dir() {
+        bail!("'{}' holds no studyvault data", data.display());
+    }
+    sv_vault::Vault::open(data, config.vault_config()?).with_context(|| {
+        format!(
+            "could not open '{}' (is a server running on it? stop it first)",
+            data.display()
+        )
+    })
+}
+
+pub fn fsck(config: &Config) -> anyhow::Result<ExitCode> {
+    let vault = open_stopped(config)?;
+    let report = sv_vault::fsck_report(&vault)?;
+    println!(
+        "checked {} records, {} things, {} blob names, {} blobs verified",
+        report.records, report.things, report.names, report.blobs_verified
+    );
+    if !report.unreferenced_blobs.is_empty() {
+        println!(
+            "{} unreferenced blobs (left by an interrupted upload; `studyvault gc` removes them)",
+            report.unreferenced_blobs.len()
+        );
+    }
+    if report.is_clean() {
+        println!("ok");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &report.problems {
+        println!("problem: {problem:?}");
+    }
+    println!("{} problems", report.problems.len());
+    Ok(ExitCode::from(1))
+}
+
+pub fn gc(config: &Config) -> anyhow::Result<()> {
+    let vault = open_stopped(config)?;
+    let report = vault.gc_blocking()?;
+    println!(
+        "examined {} blobs, deleted {}, freed {} bytes",
+        report.examined,
+        report.deleted.len(),
+        report.bytes_freed
+    );
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Workspace integration tests: the real `studyvault` binary on a loopback port.
+
+mod cli;
