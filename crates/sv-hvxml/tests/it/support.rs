@@ -1,8 +1,6 @@
 //! Shared fixtures: studies rich and minimal, the official sample, xmllint and snapshots.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use sv_model::NonBlank;
 use sv_model::study::{
@@ -216,62 +214,11 @@ pub fn rich_study() -> MedicalImageStudy {
     study
 }
 
-pub fn schema_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schema")
-}
+pub use sv_testkit::schema::{wrap_for_schema, xmllint_study};
 
+/// HealthVault's official v2 sample (fixtures/healthvault).
 pub fn sample_xml() -> String {
-    std::fs::read_to_string(schema_dir().join("sample-medical-image-study.xml")).unwrap()
-}
-
-/// Puts the root alone into the schema's namespace, as the schema's NOTICE says.
-pub fn wrap_for_schema(xml: &str) -> String {
-    let body = xml.trim();
-    let body = body
-        .strip_prefix("<medical-image-study>")
-        .and_then(|b| b.strip_suffix("</medical-image-study>"))
-        .expect("a <medical-image-study> element without attributes");
-    format!(
-        "<this:medical-image-study xmlns:this=\"urn:com.microsoft.wc.thing.medical-images\">\
-         {body}</this:medical-image-study>"
-    )
-}
-
-/// Runs `xmllint --noout --schema medical-image-study.2.xsd -` on the wrapped study; `Err`
-/// carries xmllint's complaint. A missing xmllint fails the test, never skips it.
-pub fn xmllint_study(xml: &str) -> Result<(), String> {
-    let wrapped = wrap_for_schema(xml);
-    let mut child = Command::new("xmllint")
-        .args([
-            "--noout",
-            "--nonet",
-            "--schema",
-            "medical-image-study.2.xsd",
-            "-",
-        ])
-        .current_dir(schema_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run xmllint ({e}): the schema tests need it; \
-                 install the Debian package libxml2-utils (apt-get install -y libxml2-utils)"
-            )
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(wrapped.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+    sv_testkit::schema::sample_study_xml()
 }
 
 /// Compares `actual` with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites the file.
