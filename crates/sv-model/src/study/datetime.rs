@@ -64,13 +64,6 @@ impl HvTime {
             .map(|f| in_range("millisecond", f, 0, 999))
             .transpose()?
             .map(|f| f as u16);
-        if second.is_none() && millis.is_some() {
-            // The schema allows it, but milliseconds without seconds mean nothing.
-            return Err(ModelError::Parse {
-                what: "time",
-                input: "milliseconds without seconds".into(),
-            });
-        }
         Ok(HvTime {
             hour,
             minute,
@@ -149,6 +142,7 @@ mod tests {
         assert!(HvTime::new(23, 60, None, None).is_err());
         assert!(HvTime::new(23, 59, Some(60), None).is_err());
         assert!(HvTime::new(23, 59, Some(1), Some(1000)).is_err());
-        assert!(HvTime::new(23, 59, None, Some(5)).is_err());
+        // Odd, but the schema allows milliseconds without seconds, so a valid document reads.
+        assert!(HvTime::new(23, 59, None, Some(5)).is_ok());
     }
 }
