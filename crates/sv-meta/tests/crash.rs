@@ -215,7 +215,7 @@ fn acknowledged_writes_survive_sigkill() {
             .env(CHILD, dir.path())
             .env("SV_META_CRASH_ROUND", round.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit()) // a failing child says why
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
