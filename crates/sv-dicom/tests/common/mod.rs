@@ -1,6 +1,8 @@
 //! Shared test helpers: fixture paths and a tiny byte-level DICOM writer for hostile inputs.
 #![allow(dead_code)]
 
+pub mod synth;
+
 use std::path::PathBuf;
 
 /// The workspace `fixtures/` folder.

@@ -4,6 +4,7 @@
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::{tags, uids};
+use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
 /// What to put in a synthetic grayscale instance.
@@ -22,6 +23,8 @@ pub struct Spec {
     pub pixel_spacing: Option<(f64, f64)>,
     /// Per-pixel value, given frame, row, column.
     pub value: fn(u32, u32, u32) -> i32,
+    /// Further attributes (LUT sequences, VOI LUT Function …).
+    pub extra: Vec<InMemElement>,
 }
 
 impl Spec {
@@ -37,6 +40,7 @@ impl Spec {
             photometric: "MONOCHROME2",
             pixel_spacing: None,
             value,
+            extra: Vec::new(),
         }
     }
 }
@@ -142,6 +146,9 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
             VR::DS,
             format!("{row}\\{col}"),
         ));
+    }
+    for e in &spec.extra {
+        obj.put(e.clone());
     }
     let file = obj
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))

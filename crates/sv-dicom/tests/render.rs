@@ -1,0 +1,257 @@
+//! Rendering rules on synthetic images: size rule, non-square pixels, middle frame, windows,
+//! LUT sequences, signed data, MONOCHROME1, output formats and render-time refusals.
+
+mod common;
+
+use common::synth::{self, Spec};
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use sv_dicom::{Limits, ParsedInstance, PreviewFormat, PreviewOptions, RenderedImage, parse};
+
+fn parsed(spec: &Spec) -> ParsedInstance {
+    parse(&synth::instance(spec), &Limits::default()).expect("synthetic instance parses")
+}
+
+fn rendered(spec: &Spec) -> RenderedImage {
+    parsed(spec).render_image().expect("renders")
+}
+
+fn at(img: &RenderedImage, row: u32, col: u32) -> u8 {
+    img.pixels[(row * img.width + col) as usize]
+}
+
+fn preview_size(spec: &Spec) -> (u32, u32) {
+    let p = parsed(spec)
+        .render_preview(&PreviewOptions::default())
+        .unwrap();
+    (p.width, p.height)
+}
+
+fn ramp(_f: u32, _r: u32, c: u32) -> i32 {
+    c as i32
+}
+
+#[test]
+fn short_side_is_scaled_into_500_to_1024() {
+    assert_eq!(preview_size(&Spec::new(100, 200, ramp)), (1000, 500));
+    assert_eq!(preview_size(&Spec::new(600, 800, ramp)), (800, 600));
+    assert_eq!(preview_size(&Spec::new(2048, 1536, ramp)), (1024, 1365));
+    let opts = PreviewOptions {
+        min_short_side: 256,
+        max_short_side: 256,
+        ..PreviewOptions::default()
+    };
+    let p = parsed(&Spec::new(600, 800, ramp))
+        .render_preview(&opts)
+        .unwrap();
+    assert_eq!((p.width, p.height), (341, 256));
+}
+
+#[test]
+fn non_square_pixels_are_respected() {
+    // rows 2 mm apart, columns 1 mm: 200×100 pixels show a square
+    let mut spec = Spec::new(100, 200, ramp);
+    spec.pixel_spacing = Some((2.0, 1.0));
+    assert_eq!(preview_size(&spec), (500, 500));
+    spec.extra
+        .push(DataElement::new(tags::PIXEL_ASPECT_RATIO, VR::IS, "1\\2"));
+    // Pixel Aspect Ratio wins over Pixel Spacing: 1 (vertical) : 2 (horizontal)
+    assert_eq!(preview_size(&spec), (2000, 500));
+}
+
+#[test]
+fn multi_frame_previews_frame_n_over_2() {
+    fn by_frame(f: u32, _r: u32, _c: u32) -> i32 {
+        (f * 100) as i32
+    }
+    for (frames, expected_value) in [(10, 500), (2, 100), (3, 100), (1, 0)] {
+        let mut spec = Spec::new(8, 8, by_frame);
+        spec.frames = frames;
+        spec.window = Some((2048.0, 4096.0)); // ~identity from 0..4096 to 0..255
+        let img = rendered(&spec);
+        let expected = ((expected_value as f64 - 2047.5) / 4095.0 + 0.5) * 255.0;
+        assert_eq!(
+            at(&img, 4, 4),
+            (expected + 0.5).floor() as u8,
+            "{frames} frames"
+        );
+    }
+}
+
+#[test]
+fn rescale_and_window_work_in_modality_units() {
+    let img = parsed(&{
+        let mut s = Spec::new(512, 512, synth::ct_value);
+        s.rescale = Some((1.0, -1024.0));
+        s.window = Some((40.0, 400.0));
+        s
+    })
+    .render_image()
+    .unwrap();
+    assert_eq!(at(&img, 0, 0), 0, "air is black");
+    assert_eq!(at(&img, 256, 256 + 220), 255, "the bone ring is white");
+    let tissue = at(&img, 256, 256);
+    assert!(
+        (100..160).contains(&tissue),
+        "soft tissue is mid grey: {tissue}"
+    );
+}
+
+#[test]
+fn voi_lut_functions() {
+    let mut spec = Spec::new(4, 256, |_, _, c| (c * 16) as i32);
+    spec.window = Some((2048.0, 1024.0));
+    let linear = rendered(&spec);
+    spec.extra = vec![DataElement::new(tags::VOILUT_FUNCTION, VR::CS, "SIGMOID")];
+    let sigmoid = rendered(&spec);
+    spec.extra = vec![DataElement::new(
+        tags::VOILUT_FUNCTION,
+        VR::CS,
+        "LINEAR_EXACT",
+    )];
+    let exact = rendered(&spec);
+    // value 2048 sits at the center
+    assert_eq!(at(&sigmoid, 0, 128), 128);
+    assert_eq!(at(&exact, 0, 128), 128);
+    assert_eq!(at(&linear, 0, 128), 128);
+    // sigmoid never clips at the window edge: value 1536 (center - width/2) is 255/(1+e^2)
+    assert_eq!(
+        at(&sigmoid, 0, 96),
+        (255.0 / (1.0 + 2f64.exp()) + 0.5).floor() as u8
+    );
+    assert_eq!(at(&exact, 0, 96), 0);
+}
+
+fn lut_item(first: u16, data: Vec<u16>) -> InMemDicomObject {
+    let n = data.len() as u16;
+    InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::LUT_DESCRIPTOR,
+            VR::US,
+            PrimitiveValue::U16([n, first, 16].as_slice().into()),
+        ),
+        DataElement::new(tags::LUT_DATA, VR::OW, PrimitiveValue::U16(data.into())),
+    ])
+}
+
+#[test]
+fn modality_and_voi_lut_sequences() {
+    // Modality LUT: stored 0..255 -> 1100 - 4*v (inverting ramp); no window -> auto window
+    let mut spec = Spec::new(4, 256, ramp);
+    spec.bits_stored = 8;
+    let modality: Vec<u16> = (0..256).map(|v| 1100 - 4 * v).collect();
+    spec.extra = vec![DataElement::new(
+        tags::MODALITY_LUT_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![lut_item(0, modality)]),
+    )];
+    let img = rendered(&spec);
+    assert!(
+        at(&img, 0, 0) > 250 && at(&img, 0, 255) < 5,
+        "LUT applied before VOI"
+    );
+
+    // VOI LUT: a step at 128 over a 16-bit table
+    let mut spec = Spec::new(4, 256, ramp);
+    spec.bits_stored = 8;
+    let voi: Vec<u16> = (0..256).map(|v| if v < 128 { 0 } else { 65535 }).collect();
+    spec.extra = vec![DataElement::new(
+        tags::VOILUT_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![lut_item(0, voi)]),
+    )];
+    let img = rendered(&spec);
+    assert_eq!((at(&img, 0, 127), at(&img, 0, 128)), (0, 255));
+}
+
+#[test]
+fn signed_data_without_window_uses_its_own_range() {
+    // -2000 .. +2000 across the image, signed 16-bit: the classic "all black" trap
+    let mut spec = Spec::new(16, 401, |_, _, c| c as i32 * 10 - 2000);
+    spec.signed = true;
+    spec.bits_stored = 16;
+    let img = rendered(&spec);
+    let row: Vec<u8> = (0..401).map(|c| at(&img, 8, c)).collect();
+    assert!(row[0] <= 2 && row[400] >= 253, "{} .. {}", row[0], row[400]);
+    assert!(row.windows(2).all(|w| w[0] <= w[1]), "monotonic");
+    assert!(
+        (120..136).contains(&row[200]),
+        "zero is mid grey: {}",
+        row[200]
+    );
+}
+
+#[test]
+fn unused_high_bits_are_ignored() {
+    // 12 bits stored in 16: garbage in the top 4 bits must not change the picture
+    let mut clean = Spec::new(8, 64, |_, _, c| c as i32 * 64);
+    clean.window = Some((2048.0, 4096.0));
+    let mut dirty = clean.clone();
+    dirty.value = |_, _, c| (c as i32 * 64) | 0xA000;
+    assert_eq!(rendered(&clean).pixels, rendered(&dirty).pixels);
+}
+
+#[test]
+fn monochrome1_radiograph_shows_collimation_black() {
+    let img = parse(&synth::radiograph(), &Limits::default())
+        .unwrap()
+        .render_image()
+        .unwrap();
+    assert_eq!((img.width, img.height, img.channels), (2500, 3000, 1));
+    assert_eq!(
+        at(&img, 10, 10),
+        0,
+        "highest values are black in MONOCHROME1"
+    );
+    assert!(
+        at(&img, 1500, 100) > at(&img, 1500, 2400),
+        "low attenuation is brighter"
+    );
+}
+
+#[test]
+fn output_formats_and_media_types() {
+    let p = parsed(&Spec::new(64, 64, ramp));
+    let jpeg = p.render_preview(&PreviewOptions::default()).unwrap();
+    assert_eq!(jpeg.format, PreviewFormat::Jpeg);
+    assert_eq!(&jpeg.bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_eq!(
+        (jpeg.format.media_type(), jpeg.format.extension()),
+        ("image/jpeg", "jpg")
+    );
+    let png = p
+        .render_preview(&PreviewOptions {
+            format: PreviewFormat::Png,
+            ..PreviewOptions::default()
+        })
+        .unwrap();
+    assert_eq!(&png.bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        (png.format.media_type(), png.format.extension()),
+        ("image/png", "png")
+    );
+    let decoded = image::load_from_memory(&png.bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (500, 500));
+}
+
+#[test]
+fn render_refusals_have_reason_codes() {
+    let mut spec = Spec::new(8, 8, ramp);
+    spec.frames = 3;
+    let p = parsed(&spec);
+    assert_eq!(p.render_frame(3).unwrap_err().code(), "invalid-attribute");
+    assert!(p.render_frame(2).is_ok());
+    // pixel data shorter than Rows × Columns says
+    let mut bytes = synth::instance(&Spec::new(8, 8, ramp));
+    let rows_at = bytes
+        .windows(4)
+        .position(|w| w == [0x28, 0, 0x10, 0])
+        .unwrap();
+    bytes[rows_at + 8] = 9; // Rows 8 -> 9
+    let p = parse(&bytes, &Limits::default()).unwrap();
+    let e = p.render_preview(&PreviewOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "truncated");
+    assert!(!e.to_string().is_empty());
+}
