@@ -10,8 +10,6 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::transfer_syntax::{Codec, Endianness};
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, FileMetaTableBuilder, OpenFileOptions};
-use dicom_parser::DataSetReader;
-use dicom_parser::dataset::DataToken;
 use dicom_transfer_syntax_registry::{TransferSyntax, TransferSyntaxIndex, TransferSyntaxRegistry};
 
 use crate::error::DicomError;
@@ -93,12 +91,33 @@ fn read(
     let Framing { meta, dataset } = framing::split(bytes)?;
     let meta = meta.unwrap_or_default();
     let declared = meta.transfer_syntax.clone();
-    let candidates = candidates(declared.as_deref(), dataset)?;
+    let inflated;
+    let (dataset, candidates) =
+        if declared.as_deref() == Some(uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
+            inflated = inflate(dataset, limits.max_instance_bytes)?;
+            let explicit = TransferSyntaxRegistry
+                .get(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+                .expect("built in");
+            (&inflated[..], vec![explicit])
+        } else {
+            (dataset, candidates(declared.as_deref(), dataset)?)
+        };
 
     let mut first_err: Option<DicomError> = None;
     let mut parsed = None;
     for ts in &candidates {
-        match prescan(dataset, ts, limits).and_then(|()| build(dataset, ts, header_only)) {
+        let enc = Encoding {
+            explicit_vr: ts.uid() != uids::IMPLICIT_VR_LITTLE_ENDIAN,
+            big_endian: ts.endianness() == Endianness::Big,
+        };
+        let attempt = scan(dataset, enc, limits.max_sequence_depth).and_then(|dropped| {
+            if dropped.is_empty() {
+                build(dataset, ts, header_only)
+            } else {
+                build(&without(dataset, &dropped), ts, header_only)
+            }
+        });
+        match attempt {
             Ok(obj) => {
                 parsed = Some(obj);
                 break;
@@ -188,49 +207,39 @@ fn candidates(
     })
 }
 
-fn dataset_reader<'a>(
-    dataset: &'a [u8],
-    ts: &TransferSyntax,
-) -> Result<Box<dyn Read + 'a>, DicomError> {
-    match ts.codec() {
-        Codec::Dataset(Some(adapter)) => Ok(adapter.adapt_reader(Box::new(dataset))),
-        Codec::Dataset(None) => Err(DicomError::UnsupportedTransferSyntax {
+/// Inflates a Deflated Explicit VR Little Endian data set, refusing output beyond `limit` bytes
+/// (a deflate bomb is bounded like any other instance).
+fn inflate(dataset: &[u8], limit: u64) -> Result<Vec<u8>, DicomError> {
+    let ts = TransferSyntaxRegistry
+        .get(uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+        .expect("built in");
+    let Codec::Dataset(Some(adapter)) = ts.codec() else {
+        return Err(DicomError::UnsupportedTransferSyntax {
             uid: ts.uid().to_string(),
-        }),
-        _ => Ok(Box::new(dataset)),
-    }
+        });
+    };
+    let mut out = Vec::new();
+    adapter
+        .adapt_reader(Box::new(dataset))
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| DicomError::Malformed {
+            detail: format!("deflated data set: {}", sanitize(&e.to_string())),
+        })?;
+    check("inflated data set in bytes", out.len() as u64, limit)?;
+    Ok(out)
 }
 
-/// Checks structure and nesting up to Pixel Data without building anything (see `scan`).
-fn prescan(dataset: &[u8], ts: &TransferSyntax, limits: &Limits) -> Result<(), DicomError> {
-    if !matches!(ts.codec(), Codec::Dataset(_)) {
-        let enc = Encoding {
-            explicit_vr: ts.uid() != uids::IMPLICIT_VR_LITTLE_ENDIAN,
-            big_endian: ts.endianness() == Endianness::Big,
-        };
-        return scan(dataset, enc, limits.max_sequence_depth);
+/// `data` without the given byte ranges (sorted, disjoint).
+fn without(data: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut pos = 0;
+    for r in ranges {
+        out.extend_from_slice(&data[pos..r.start]);
+        pos = r.end;
     }
-    // Deflated data sets: only the inflated stream can be walked.
-    let reader = dataset_reader(dataset, ts)?;
-    let tokens = DataSetReader::new_with_ts(reader, ts).map_err(|e| classify(&e))?;
-    let mut depth = 0u32;
-    for token in tokens {
-        match token.map_err(|e| classify(&e))? {
-            DataToken::SequenceStart { .. } => {
-                depth += 1;
-                check(
-                    "sequence nesting depth",
-                    u64::from(depth),
-                    u64::from(limits.max_sequence_depth),
-                )?;
-            }
-            DataToken::SequenceEnd => depth = depth.saturating_sub(1),
-            DataToken::PixelSequenceStart if depth == 0 => break,
-            DataToken::ElementHeader(h) if depth == 0 && h.tag == tags::PIXEL_DATA => break,
-            _ => {}
-        }
-    }
-    Ok(())
+    out.extend_from_slice(&data[pos..]);
+    out
 }
 
 /// Has dicom-rs build the object, behind a clean synthetic meta group naming `ts`.

@@ -5,6 +5,8 @@
 //! scan checks, without allocating, that every declared length fits in the bytes present, and
 //! counts sequence nesting against the limit. It is iterative: no recursion on hostile input.
 
+use std::ops::Range;
+
 use dicom_core::Tag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
@@ -32,7 +34,16 @@ enum Open {
 }
 
 /// Scans up to the top-level Pixel Data; `Err` says why dicom-rs should not be given these bytes.
-pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), DicomError> {
+///
+/// `Ok` lists elements dicom-rs cannot read but which can be dropped: undefined-length VR UN
+/// elements (private sequences whose content is implicit VR, PS3.5 6.2.2) outside any
+/// defined-length container. pydicom reads them; dicom-rs fails on the whole file otherwise.
+pub(crate) fn scan(
+    data: &[u8],
+    enc: Encoding,
+    max_depth: u32,
+) -> Result<Vec<Range<usize>>, DicomError> {
+    let mut dropped = Vec::new();
     let u16_at = |p: usize| {
         let b = [data[p], data[p + 1]];
         if enc.big_endian {
@@ -69,7 +80,7 @@ pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), Dic
         }
         if pos == data.len() {
             return if stack.iter().all(|o| matches!(o, Open::Until(_))) {
-                Ok(())
+                Ok(dropped)
             } else {
                 Err(DicomError::Truncated {
                     detail: "data ends inside an undefined-length sequence".into(),
@@ -108,7 +119,7 @@ pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), Dic
             continue;
         }
         if stack.is_empty() && tag.group() == 0x7FE0 && tag.element() == 0x0010 {
-            return Ok(()); // Pixel Data: checked when decoding, by frame
+            return Ok(dropped); // Pixel Data: checked when decoding, by frame
         }
         let (header, len, is_sq) = if enc.explicit_vr {
             let vr = &data[pos + 4..pos + 6];
@@ -144,6 +155,16 @@ pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), Dic
                 .is_some_and(|e| e.vr().relaxed() == dicom_core::VR::SQ);
             (8, u32_at(pos + 4), sq)
         };
+        if enc.explicit_vr
+            && len == UNDEFINED
+            && &data[pos + 4..pos + 6] == b"UN"
+            && !stack.iter().any(|o| matches!(o, Open::Until(_)))
+        {
+            let end = implicit_sequence_end(data, pos + header, enc.big_endian, max_depth)?;
+            dropped.push(pos..end);
+            pos = end;
+            continue;
+        }
         pos += header;
         if len == UNDEFINED || is_sq {
             if stack.len() as u32 / 2 >= max_depth {
@@ -170,6 +191,68 @@ pub(crate) fn scan(data: &[u8], enc: Encoding, max_depth: u32) -> Result<(), Dic
         }
         pos = end;
     }
+}
+
+/// The end of an undefined-length sequence whose content is implicit VR (just past its
+/// sequence delimiter), starting at its first item.
+fn implicit_sequence_end(
+    data: &[u8],
+    mut pos: usize,
+    big_endian: bool,
+    max_depth: u32,
+) -> Result<usize, DicomError> {
+    let u16_at = |p: usize| {
+        let b = [data[p], data[p + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let u32_at = |p: usize| {
+        let b = [data[p], data[p + 1], data[p + 2], data[p + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    // open undefined-length containers inside the sequence (items and nested sequences)
+    let mut open = 0u32;
+    while pos + 8 <= data.len() {
+        let (group, element, len) = (u16_at(pos), u16_at(pos + 2), u32_at(pos + 4));
+        pos += 8;
+        match (group, element) {
+            (0xFFFE, 0xE0DD) | (0xFFFE, 0xE00D) if open == 0 => {
+                if element == 0xE0DD {
+                    return Ok(pos);
+                }
+                return Err(malformed("item delimiter outside an item"));
+            }
+            (0xFFFE, 0xE0DD) | (0xFFFE, 0xE00D) => open -= 1,
+            _ if len == UNDEFINED => {
+                open += 1;
+                if open / 2 >= max_depth {
+                    return Err(DicomError::TooLarge {
+                        what: "sequence nesting depth",
+                        actual: u64::from(max_depth) + 1,
+                        limit: u64::from(max_depth),
+                    });
+                }
+            }
+            _ => {
+                pos = pos
+                    .checked_add(len as usize)
+                    .filter(|&e| e <= data.len())
+                    .ok_or_else(|| DicomError::Truncated {
+                        detail: "an undefined-length UN sequence runs past the end".into(),
+                    })?;
+            }
+        }
+    }
+    Err(DicomError::Truncated {
+        detail: "an undefined-length UN sequence has no delimiter".into(),
+    })
 }
 
 fn malformed(what: &str) -> DicomError {
