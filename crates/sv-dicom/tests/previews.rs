@@ -7,11 +7,10 @@
 
 mod common;
 
+use common::thumbs::*;
 use common::{dicom, fixtures};
 use image::GenericImageView;
-use sv_dicom::{
-    Limits, ParsedInstance, PreviewFormat, PreviewOptions, RenderedImage, parse_for_preview,
-};
+use sv_dicom::{Limits, ParsedInstance, PreviewFormat, PreviewOptions, parse_for_preview};
 
 /// What must happen to a fixture.
 #[derive(Debug, Clone, Copy)]
@@ -181,109 +180,6 @@ const TABLE: &[(&str, Expect)] = &[
     ("zipMR.gz", Refused("not-dicom")),
 ];
 
-/// Native render vs reference: worst channel MAE and correlation.
-const NATIVE_MAX_MAE: f64 = 2.0;
-const NATIVE_MIN_CORR: f64 = 0.99;
-/// Encoded preview (resampled, JPEG q90) vs reference.
-const PREVIEW_MAX_MAE: f64 = 8.0;
-const PREVIEW_MIN_CORR: f64 = 0.95;
-
-const SIZE: usize = 64;
-const FLAT_VARIANCE: f64 = 16.0;
-
-/// A 64×64 thumbnail, channels interleaved.
-#[derive(Debug, Clone, PartialEq)]
-struct Thumb {
-    channels: usize,
-    px: Vec<f64>,
-}
-
-/// Box average to 64×64, the rule of make_references.py, rounded half up.
-fn thumb(w: usize, h: usize, channels: usize, px: &[u8]) -> Thumb {
-    let mut out = Vec::with_capacity(SIZE * SIZE * channels);
-    for i in 0..SIZE {
-        let r0 = i * h / SIZE;
-        let r1 = ((i + 1) * h / SIZE).max(r0 + 1);
-        for j in 0..SIZE {
-            let c0 = j * w / SIZE;
-            let c1 = ((j + 1) * w / SIZE).max(c0 + 1);
-            for c in 0..channels {
-                let mut sum = 0.0;
-                for r in r0..r1 {
-                    for k in c0..c1 {
-                        sum += f64::from(px[(r * w + k) * channels + c]);
-                    }
-                }
-                let n = ((r1 - r0) * (c1 - c0)) as f64;
-                out.push((sum / n + 0.5).floor());
-            }
-        }
-    }
-    Thumb { channels, px: out }
-}
-
-fn thumb_of(img: &RenderedImage) -> Thumb {
-    let (w, h, ch) = (
-        img.width as usize,
-        img.height as usize,
-        usize::from(img.channels),
-    );
-    thumb(w, h, ch, &img.pixels)
-}
-
-fn reference(name: &str) -> Thumb {
-    let file = format!("{}.png", name.replace('/', "__"));
-    let path = fixtures().join("previews").join(file);
-    let img = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(img.dimensions(), (SIZE as u32, SIZE as u32));
-    match img {
-        image::DynamicImage::ImageLuma8(g) => Thumb {
-            channels: 1,
-            px: g.into_raw().into_iter().map(f64::from).collect(),
-        },
-        other => Thumb {
-            channels: 3,
-            px: other
-                .to_rgb8()
-                .into_raw()
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-        },
-    }
-}
-
-/// (worst channel MAE, worst channel correlation); a flat channel counts as correlated.
-fn compare(a: &Thumb, b: &Thumb) -> (f64, f64) {
-    assert_eq!(a.channels, b.channels, "grayscale vs colour");
-    let ch = a.channels;
-    let (mut worst_mae, mut worst_corr) = (0.0f64, 1.0f64);
-    for c in 0..ch {
-        let x: Vec<f64> = a.px.iter().skip(c).step_by(ch).copied().collect();
-        let y: Vec<f64> = b.px.iter().skip(c).step_by(ch).copied().collect();
-        let n = x.len() as f64;
-        let mae = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).sum::<f64>() / n;
-        let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-        let cov: f64 = x.iter().zip(&y).map(|(p, q)| (p - mx) * (q - my)).sum();
-        let vx: f64 = x.iter().map(|p| (p - mx).powi(2)).sum();
-        let vy: f64 = y.iter().map(|q| (q - my).powi(2)).sum();
-        // A near-flat reference channel (std < 4 grey levels) has no shape to correlate with.
-        let corr = if vy / n < FLAT_VARIANCE || vx < 1e-9 {
-            1.0 // the caller's MAE bound decides
-        } else {
-            cov / (vx * vy).sqrt()
-        };
-        worst_mae = worst_mae.max(mae);
-        worst_corr = worst_corr.min(corr);
-    }
-    (worst_mae, worst_corr)
-}
-
-fn matches(ours: &Thumb, reference: &Thumb) -> bool {
-    let (mae, corr) = compare(ours, reference);
-    mae <= NATIVE_MAX_MAE && corr >= NATIVE_MIN_CORR
-}
-
 fn load(name: &str) -> Result<ParsedInstance, sv_dicom::DicomError> {
     parse_for_preview(&dicom(name), &Limits::default())
 }
@@ -423,88 +319,4 @@ fn check_render(p: &ParsedInstance, reference_name: &str) -> Result<(), String> 
         }
     }
     Ok(())
-}
-
-/// Replaces the only occurrence of `from` in `bytes` by `to` (same length).
-fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
-    assert_eq!(from.len(), to.len());
-    let hits: Vec<usize> = (0..=bytes.len() - from.len())
-        .filter(|&i| &bytes[i..i + from.len()] == from)
-        .collect();
-    assert_eq!(hits.len(), 1, "{from:?} occurs {} times", hits.len());
-    bytes[hits[0]..hits[0] + to.len()].copy_from_slice(to);
-    bytes
-}
-
-fn render_thumb(bytes: &[u8]) -> Thumb {
-    let p = parse_for_preview(bytes, &Limits::default()).unwrap();
-    thumb_of(&p.render_image().unwrap())
-}
-
-fn inverted(t: &Thumb) -> Thumb {
-    Thumb {
-        channels: t.channels,
-        px: t.px.iter().map(|v| 255.0 - v).collect(),
-    }
-}
-
-#[test]
-fn the_comparison_catches_an_inverted_image() {
-    let ours = render_thumb(&dicom("MR_small.dcm"));
-    let reference = reference("MR_small.dcm");
-    assert!(matches(&ours, &reference));
-    assert!(!matches(&inverted(&ours), &reference));
-}
-
-#[test]
-fn monochrome1_is_inverted_after_the_window() {
-    let mono1 = patch(dicom("MR_small.dcm"), b"MONOCHROME2", b"MONOCHROME1");
-    let ours = render_thumb(&mono1);
-    let reference = reference("MR_small.dcm");
-    assert!(
-        !matches(&ours, &reference),
-        "MONOCHROME1 rendered like MONOCHROME2"
-    );
-    assert!(matches(&ours, &inverted(&reference)));
-}
-
-#[test]
-fn the_comparison_catches_a_wrong_window() {
-    // MR_small's window is 600/1600; a center of 100 or a window of 3600 must not pass.
-    let bytes = dicom("MR_small.dcm");
-    let reference = reference("MR_small.dcm");
-    for (from, to) in [(b"600 ".as_slice(), b"100 ".as_slice()), (b"1600", b"3600")] {
-        let ours = render_thumb(&patch(bytes.clone(), from, to));
-        let (mae, corr) = compare(&ours, &reference);
-        assert!(!matches(&ours, &reference), "mae {mae}, corr {corr}");
-    }
-    // and no window at all (robust min/max) is a different picture too
-    let no_window = patch(bytes, &[0x28, 0, 0x50, 0x10], &[0x29, 0, 0x50, 0x10]);
-    assert!(!matches(&render_thumb(&no_window), &reference));
-}
-
-#[test]
-fn the_comparison_catches_colour_space_mistakes() {
-    let ours = render_thumb(&dicom("examples_rgb_color.dcm"));
-    let reference = reference("examples_rgb_color.dcm");
-    assert!(matches(&ours, &reference));
-    let swapped = Thumb {
-        channels: 3,
-        px: ours.px.chunks(3).flat_map(|p| [p[2], p[1], p[0]]).collect(),
-    };
-    assert!(!matches(&swapped, &reference), "BGR passed as RGB");
-    // YBR left unconverted: feed RGB through RGB -> YCbCr and compare with the RGB reference
-    let ybr = Thumb {
-        channels: 3,
-        px: ours
-            .px
-            .chunks(3)
-            .flat_map(|p| {
-                let (r, g, b) = (p[0], p[1], p[2]);
-                let y = 0.299 * r + 0.587 * g + 0.114 * b;
-                [y, 128.0 + (b - y) / 1.772, 128.0 + (r - y) / 1.402]
-            })
-            .collect(),
-    };
-    assert!(!matches(&ybr, &reference), "YCbCr passed as RGB");
 }

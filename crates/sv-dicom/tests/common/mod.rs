@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod synth;
+pub mod thumbs;
 
 use std::path::PathBuf;
 
