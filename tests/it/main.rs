@@ -1,3 +1,5 @@
 //! Workspace integration tests: the real `studyvault` binary on a loopback port.
 
 mod cli;
+mod server;
+mod tour;

@@ -27,7 +27,7 @@ pub enum Command {
     ///
     /// Environment names: STUDYVAULT_<KEY> for top-level keys (STUDYVAULT_LISTEN) and
     /// STUDYVAULT_<SECTION>_<KEY> for keys in a section (STUDYVAULT_PREVIEW_FORMAT,
-    /// STUDYVAULT_LIMITS_MAX_BODY_BYTES).
+    /// STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES).
     Config(ServerArgs),
     /// Manage records on a running server (needs the admin token).
     #[command(subcommand)]

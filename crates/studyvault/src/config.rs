@@ -29,7 +29,7 @@ pub struct Config {
     pub log: String,
     /// Ingests (parse, render, store) that may run at once.
     pub workers: usize,
-    /// Seconds one request may take before it is answered 408 (uploads included).
+    /// Seconds a request that is not a streaming upload or download may take.
     pub request_timeout_secs: u64,
     /// Seconds a request body may stall between two chunks.
     pub body_idle_timeout_secs: u64,
@@ -42,7 +42,12 @@ pub struct Config {
 /// Bounds on what one request may make the server do.
 #[derive(Debug, Clone, Serialize)]
 pub struct LimitsConfig {
-    pub max_body_bytes: u64,
+    /// Largest study upload body (one instance, a multipart batch, a zipped CD).
+    pub max_upload_bytes: u64,
+    /// Largest body of a blob PUT.
+    pub max_blob_bytes: u64,
+    /// Largest JSON or XML request body.
+    pub max_document_bytes: u64,
     pub max_instance_bytes: u64,
     pub max_pixels_per_frame: u64,
     pub max_frames: u32,
@@ -70,6 +75,7 @@ impl Default for Config {
     fn default() -> Self {
         let dicom = sv_dicom::Limits::default();
         let preview = sv_dicom::PreviewOptions::default();
+        let api = sv_api::ApiLimits::default();
         let listen: SocketAddr = DEFAULT_LISTEN.parse().expect("valid default address");
         Config {
             data: PathBuf::from(DEFAULT_DATA),
@@ -78,17 +84,19 @@ impl Default for Config {
             admin_token: None,
             log: "info".into(),
             workers: sv_vault::VaultConfig::default().workers,
-            request_timeout_secs: 600,
+            request_timeout_secs: api.request_timeout.as_secs(),
             body_idle_timeout_secs: 60,
             shutdown_grace_secs: 60,
             limits: LimitsConfig {
-                max_body_bytes: 4 << 30,
+                max_upload_bytes: api.max_upload_bytes,
+                max_blob_bytes: api.max_blob_bytes,
+                max_document_bytes: api.max_document_bytes as u64,
                 max_instance_bytes: dicom.max_instance_bytes,
                 max_pixels_per_frame: dicom.max_pixels_per_frame,
                 max_frames: dicom.max_frames,
                 max_sequence_depth: dicom.max_sequence_depth,
-                max_zip_entries: 100_000,
-                max_zip_expanded_bytes: 16 << 30,
+                max_zip_entries: api.max_zip_entries as u64,
+                max_zip_expanded_bytes: api.max_zip_expanded_bytes,
             },
             preview: PreviewConfig {
                 format: "jpeg".into(),
@@ -123,7 +131,9 @@ pub struct Layer {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsLayer {
-    pub max_body_bytes: Option<u64>,
+    pub max_upload_bytes: Option<u64>,
+    pub max_blob_bytes: Option<u64>,
+    pub max_document_bytes: Option<u64>,
     pub max_instance_bytes: Option<u64>,
     pub max_pixels_per_frame: Option<u64>,
     pub max_frames: Option<u32>,
@@ -228,7 +238,9 @@ impl Config {
             self.limits,
             layer.limits,
             [
-                max_body_bytes,
+                max_upload_bytes,
+                max_blob_bytes,
+                max_document_bytes,
                 max_instance_bytes,
                 max_pixels_per_frame,
                 max_frames,

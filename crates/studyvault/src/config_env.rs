@@ -1,7 +1,7 @@
 //! The `STUDYVAULT_*` environment as a configuration layer.
 //!
 //! A top-level key `k` is `STUDYVAULT_K`; a key `k` of section `s` is `STUDYVAULT_S_K`
-//! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_BODY_BYTES`). `STUDYVAULT_CONFIG`
+//! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES`). `STUDYVAULT_CONFIG`
 //! names the file and is read by the flags; any other `STUDYVAULT_*` name is an error, so a
 //! typo does not go unnoticed.
 
@@ -27,7 +27,9 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (None, "request_timeout_secs", Kind::Integer),
     (None, "body_idle_timeout_secs", Kind::Integer),
     (None, "shutdown_grace_secs", Kind::Integer),
-    (Some("limits"), "max_body_bytes", Kind::Integer),
+    (Some("limits"), "max_upload_bytes", Kind::Integer),
+    (Some("limits"), "max_blob_bytes", Kind::Integer),
+    (Some("limits"), "max_document_bytes", Kind::Integer),
     (Some("limits"), "max_instance_bytes", Kind::Integer),
     (Some("limits"), "max_pixels_per_frame", Kind::Integer),
     (Some("limits"), "max_frames", Kind::Integer),
@@ -109,13 +111,13 @@ mod tests {
     fn section_keys_and_numbers_are_read() {
         let (layer, used) = layer_from_env(vars(&[
             ("STUDYVAULT_PREVIEW_FORMAT", "png"),
-            ("STUDYVAULT_LIMITS_MAX_BODY_BYTES", "1_000"),
+            ("STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES", "1_000"),
             ("STUDYVAULT_ADMIN_TOKEN", "1234567890123456789"),
             ("PATH", "/bin"),
         ]))
         .unwrap();
         assert_eq!(layer.preview.format.as_deref(), Some("png"));
-        assert_eq!(layer.limits.max_body_bytes, Some(1000));
+        assert_eq!(layer.limits.max_upload_bytes, Some(1000));
         assert_eq!(
             layer.admin_token.unwrap().expose(),
             "1234567890123456789",

@@ -14,6 +14,7 @@ mod export;
 mod maintenance;
 mod record;
 mod secret;
+mod serve;
 mod upload;
 
 use clap::Parser;
@@ -42,6 +43,7 @@ fn init_logs(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -51,7 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(args) => {
             let loaded = load(file, &args.layer())?;
             init_logs(&loaded.config.log);
-            serve(loaded)?;
+            serve::run(loaded)?;
         }
         Command::Config(args) => {
             let loaded = load(file, &args.layer())?;
@@ -80,10 +82,6 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
-}
-
-fn serve(_loaded: Loaded) -> anyhow::Result<()> {
-    anyhow::bail!("serve: waiting for sv-api")
 }
 
 fn print_config(loaded: &Loaded) -> anyhow::Result<()> {

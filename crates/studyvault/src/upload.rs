@@ -2,8 +2,9 @@
 //! ingest over several connections, with a progress bar and totals at the end.
 //!
 //! A `.zip` (or any file starting with a zip signature) goes up whole as `application/zip`,
-//! for the server to unpack; every other file as `application/dicom`. In folders, `DICOMDIR`
-//! and hidden files are skipped: the server reads the instances, not the index.
+//! for the server to unpack; a DICOM file (`DICM` at 128, or a bare data set starting with
+//! group 0002 or 0008) as `application/dicom`. In folders, `DICOMDIR*`, hidden files and
+//! files that are neither are skipped (and counted): the server reads instances, not indexes.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -36,7 +37,10 @@ struct Totals {
 pub fn run(args: UploadArgs, file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = crate::record::client_config(&args.client, file)?;
     let base = crate::record::base_url(&args.client, &config);
-    let items = collect(&args.paths)?;
+    let (items, skipped) = collect(&args.paths)?;
+    if skipped > 0 {
+        eprintln!("skipping {skipped} files that are neither DICOM nor zip");
+    }
     if items.is_empty() {
         bail!("nothing to upload under the given paths");
     }
@@ -109,10 +113,9 @@ pub fn run(args: UploadArgs, file: Option<&Path>) -> anyhow::Result<ExitCode> {
         by_status.join(", "),
         totals.refused.len()
     );
-    let failed = totals
-        .statuses
-        .iter()
-        .any(|(k, v)| *v > 0 && !matches!(k.as_str(), "stored" | "duplicate" | "replaced"));
+    let failed = totals.statuses.iter().any(|(k, v)| {
+        *v > 0 && !matches!(k.as_str(), "stored" | "duplicate" | "replaced" | "skipped")
+    });
     Ok(if failed || !totals.refused.is_empty() {
         ExitCode::from(1)
     } else {
@@ -143,7 +146,14 @@ fn send(
     Ok(statuses)
 }
 
-const STATUSES: &[&str] = &["stored", "replaced", "duplicate", "conflict", "failed"];
+const STATUSES: &[&str] = &[
+    "stored",
+    "replaced",
+    "duplicate",
+    "conflict",
+    "failed",
+    "skipped",
+];
 
 /// Counts the per-instance `"status"` values anywhere in an ingest report.
 pub fn count_statuses(value: &serde_json::Value, out: &mut BTreeMap<String, usize>) {
@@ -162,22 +172,24 @@ pub fn count_statuses(value: &serde_json::Value, out: &mut BTreeMap<String, usiz
     }
 }
 
-/// Every file to send under `paths`, folders walked in name order.
-pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Item>> {
+/// Every file to send under `paths`, folders walked in name order, and how many files in
+/// folders were skipped. A file named on the command line is always sent.
+pub fn collect(paths: &[PathBuf]) -> anyhow::Result<(Vec<Item>, usize)> {
     let mut items = Vec::new();
+    let mut skipped = 0;
     for path in paths {
         let meta = std::fs::metadata(path)
             .with_context(|| format!("no such file '{}'", path.display()))?;
         if meta.is_dir() {
-            walk(path, &mut items)?;
+            walk(path, &mut items, &mut skipped)?;
         } else {
-            items.push(item(path, meta.len())?);
+            items.push(item(path, meta.len())?.0);
         }
     }
-    Ok(items)
+    Ok((items, skipped))
 }
 
-fn walk(dir: &Path, items: &mut Vec<Item>) -> anyhow::Result<()> {
+fn walk(dir: &Path, items: &mut Vec<Item>, skipped: &mut usize) -> anyhow::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("could not list '{}'", dir.display()))?
         .collect::<Result<_, _>>()?;
@@ -185,35 +197,45 @@ fn walk(dir: &Path, items: &mut Vec<Item>) -> anyhow::Result<()> {
     for entry in entries {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name.eq_ignore_ascii_case("DICOMDIR") {
+        if name.starts_with('.') {
             continue;
         }
         let path = entry.path();
         let meta = std::fs::metadata(&path)?;
         if meta.is_dir() {
-            walk(&path, items)?;
+            walk(&path, items, skipped)?;
         } else if meta.is_file() {
-            items.push(item(&path, meta.len())?);
+            let (item, sendable) = item(&path, meta.len())?;
+            let dicomdir = name.len() >= 8 && name[..8].eq_ignore_ascii_case("DICOMDIR");
+            if sendable && !dicomdir {
+                items.push(item);
+            } else {
+                *skipped += 1;
+            }
         }
     }
     Ok(())
 }
 
-fn item(path: &Path, len: u64) -> anyhow::Result<Item> {
+/// The item for a file, and whether it looks like DICOM or a zip.
+fn item(path: &Path, len: u64) -> anyhow::Result<(Item, bool)> {
+    let mut head = Vec::with_capacity(132);
+    std::fs::File::open(path)
+        .with_context(|| format!("could not open '{}'", path.display()))?
+        .take(132)
+        .read_to_end(&mut head)?;
     let by_name = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-    let zip = by_name || {
-        let mut head = [0u8; 4];
-        let mut f = std::fs::File::open(path)
-            .with_context(|| format!("could not open '{}'", path.display()))?;
-        f.read(&mut head)? == 4 && head == *b"PK\x03\x04"
-    };
-    Ok(Item {
+    let zip = by_name || head.starts_with(b"PK\x03\x04");
+    let part10 = head.len() == 132 && &head[128..] == b"DICM";
+    let bare = head.len() >= 2 && matches!(u16::from_le_bytes([head[0], head[1]]), 0x0002 | 0x0008);
+    let item = Item {
         path: path.to_path_buf(),
         len,
         zip,
-    })
+    };
+    Ok((item, zip || part10 || bare))
 }
 
 #[cfg(test)]
@@ -224,12 +246,17 @@ mod tests {
     fn folders_are_walked_without_dicomdir_and_hidden_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-        std::fs::write(dir.path().join("DICOMDIR"), b"x").unwrap();
+        let mut part10 = vec![0u8; 128];
+        part10.extend_from_slice(b"DICM\x02\x00");
+        std::fs::write(dir.path().join("DICOMDIR"), &part10).unwrap();
         std::fs::write(dir.path().join(".DS_Store"), b"x").unwrap();
-        std::fs::write(dir.path().join("a/b/IM1"), b"dicom").unwrap();
+        std::fs::write(dir.path().join("README.txt"), b"hello").unwrap();
+        std::fs::write(dir.path().join("a/b/IM1"), &part10).unwrap();
+        std::fs::write(dir.path().join("a/b/IM2"), b"\x08\x00\x05\x00CS").unwrap();
         std::fs::write(dir.path().join("a/cd.zip"), b"PK\x03\x04rest").unwrap();
         std::fs::write(dir.path().join("a/noext"), b"PK\x03\x04rest").unwrap();
-        let items = collect(&[dir.path().to_path_buf()]).unwrap();
+        let (items, skipped) = collect(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(skipped, 2, "DICOMDIR and README.txt");
         let names: Vec<(String, bool)> = items
             .iter()
             .map(|i| {
@@ -241,6 +268,7 @@ mod tests {
             names,
             [
                 ("a/b/IM1".to_string(), false),
+                ("a/b/IM2".to_string(), false),
                 ("a/cd.zip".to_string(), true),
                 ("a/noext".to_string(), true)
             ]

@@ -1,0 +1,151 @@
+//! The two servers under test, each a child process on a loopback port with its own temporary
+//! directory, stopped when dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::secret::Secret;
+
+/// A running server process; killed and reaped on drop.
+#[derive(Debug)]
+pub struct Server {
+    pub name: &'static str,
+    pub base: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Peak resident memory so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    }
+
+    fn wait_ready(&mut self, path: &str, timeout: Duration) -> anyhow::Result<()> {
+        let agent = crate::client::agent(1, Some(Duration::from_secs(2)));
+        let started = Instant::now();
+        let url = format!("{}{path}", self.base);
+        while started.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) before it was ready; its log: {}",
+                    self.name,
+                    self.log.display()
+                );
+            }
+            if crate::client::get(&agent, &url, None, &[]).is_ok_and(|r| r.is_success()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("{} was not ready after {timeout:?}", self.name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn log_file(dir: &Path, name: &str) -> anyhow::Result<(std::fs::File, PathBuf)> {
+    let path = dir.join(format!("{name}.log"));
+    Ok((std::fs::File::create(&path)?, path))
+}
+
+/// Starts this very binary as `studyvault serve` on a fresh data directory.
+pub fn start_studyvault(dir: &Path, admin: &Secret) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let exe = std::env::current_exe().context("cannot find the studyvault executable")?;
+    let (log, log_path) = log_file(dir, "studyvault")?;
+    let mut cmd = Command::new(exe);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("STUDYVAULT_") {
+            cmd.env_remove(name);
+        }
+    }
+    let child = cmd
+        .arg("serve")
+        .arg("--data")
+        .arg(dir.join("studyvault-data"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("STUDYVAULT_ADMIN_TOKEN", admin.expose())
+        .env("STUDYVAULT_LOG", "warn")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("could not start studyvault serve")?;
+    let mut server = Server {
+        name: "studyvault",
+        base: format!("http://127.0.0.1:{port}"),
+        child,
+        log: log_path,
+    };
+    server.wait_ready("/healthz", Duration::from_secs(30))?;
+    Ok(server)
+}
+
+/// The Orthanc executable, if installed.
+pub fn find_orthanc(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .map(|d| d.join("Orthanc"))
+        .find(|p| p.is_file())
+}
+
+/// Starts Orthanc with its default settings except ports, directories and access (loopback
+/// only, no authentication).
+pub fn start_orthanc(exe: &Path, dir: &Path) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let dicom_port = free_port()?;
+    let storage = dir.join("orthanc-storage");
+    std::fs::create_dir_all(&storage)?;
+    let config = serde_json::json!({
+        "Name": "bench",
+        "HttpPort": port,
+        "DicomPort": dicom_port,
+        "StorageDirectory": storage,
+        "IndexDirectory": storage,
+        "RemoteAccessAllowed": false,
+        "AuthenticationEnabled": false,
+    });
+    let config_path = dir.join("orthanc.json");
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)?;
+    let (log, log_path) = log_file(dir, "orthanc")?;
+    let child = Command::new(exe)
+        .arg(&config_path)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("could not start Orthanc")?;
+    let mut server = Server {
+        name: "Orthanc",
+        base: format!("http://127.0.0.1:{port}"),
+        child,
+        log: log_path,
+    };
+    server.wait_ready("/system", Duration::from_secs(60))?;
+    Ok(server)
+}
