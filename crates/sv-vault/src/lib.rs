@@ -9,6 +9,7 @@
 //! - blobs are durable before any metadata names them.
 
 mod access;
+mod batch;
 mod error;
 mod ingest;
 mod maintenance;
@@ -23,6 +24,7 @@ use sv_meta::{MetaStore, SledMetaStore};
 use tokio::sync::Semaphore;
 
 pub use access::{Access, AuthFailure, IssuedToken, Principal, Secret};
+pub use batch::{Batch, BatchItem, ZipIngestError, ZipLimits, ZipRefusal};
 pub use error::VaultError;
 pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
