@@ -11,6 +11,7 @@ mod auth;
 mod error;
 mod health;
 mod records;
+mod studies;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> axum::Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(records::routes())
+        .merge(studies::routes(&state))
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

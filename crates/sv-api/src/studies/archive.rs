@@ -1,0 +1,170 @@
+//! `GET …/studies/{study}/archive`: the study's DICOM instances (and previews) as a zip, streamed.
+//!
+//! The zip is written by the `zip` crate's streaming writer (data descriptors, no seeking) on a
+//! blocking thread that reads the blobs with the blob store's synchronous, verifying reader; it
+//! hands 64 KiB chunks to the response through a channel of four, so memory stays bounded and
+//! a slow client slows the writer. No temporary file. Entries are Stored: DICOM pixel data is
+//! usually compressed already, and so are the JPEG/PNG previews.
+
+use std::io::{self, Write};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::Response;
+use bytes::Bytes;
+use sv_model::study::InstanceFacts;
+use sv_model::{Permissions, Timestamp, TypeId};
+use sv_vault::Vault;
+use tokio::sync::mpsc;
+use tracing::error;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::records::parse_record_id;
+use crate::{ApiError, AppState, Caller};
+
+const CHUNK: usize = 64 * 1024;
+
+/// The study as a zip: `<SeriesInstanceUID>/<SOPInstanceUID>.dcm`, previews under `previews/`.
+#[utoipa::path(get, path = "/v1/records/{rid}/studies/{study}/archive", tag = "studies",
+    params(("rid" = String, Path, description = "record id"), ("study" = String, Path, description = "StudyInstanceUID")),
+    responses((status = 200, content_type = "application/zip", description = "the study, streamed"),
+        (status = 404, body = crate::ErrorBody)))]
+pub(super) async fn study_archive(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((rid, study)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let record = parse_record_id(&rid)?;
+    caller.require(record, Some(TypeId::MEDICAL_IMAGE_STUDY), Permissions::READ)?;
+    let uid = study.clone();
+    let instances = state
+        .vault()
+        .run_io(move |vault| match vault.meta().study_thing(record, &uid)? {
+            Some(thing) => Ok(vault.meta().study_instances(record, thing)?),
+            None => Ok(Vec::new()),
+        })
+        .await?;
+    if instances.is_empty() {
+        return Err(ApiError::not_found("study"));
+    }
+
+    let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let vault = state.vault().clone();
+    tokio::task::spawn_blocking(move || {
+        let sink = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        if let Err(e) = write_zip(&vault, &instances, sink) {
+            // The client may simply have gone; otherwise cut the body so it is not taken
+            // for a whole archive.
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                error!(%record, error = %e, "study archive failed");
+                let _ = tx.blocking_send(Err(e));
+            }
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let filename: String = study
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "application/zip")
+        .header(
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}.zip\""),
+        )
+        .header(CACHE_CONTROL, "private, no-store")
+        .body(body)
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Writes the whole archive (blocking).
+fn write_zip(vault: &Vault, instances: &[InstanceFacts], sink: ChannelWriter) -> io::Result<()> {
+    let mut zip = ZipWriter::new_stream(sink);
+    for f in instances {
+        let name = format!("{}/{}.dcm", f.series_instance_uid, f.sop_instance_uid);
+        zip.start_file(name, options(f.received, f.length))?;
+        copy_blob(vault, &f.blob_id, &mut zip)?;
+    }
+    for f in instances {
+        let Some(p) = &f.preview else { continue };
+        let name = format!(
+            "previews/{}/{}.{}",
+            f.series_instance_uid,
+            f.sop_instance_uid,
+            p.extension()
+        );
+        zip.start_file(name, options(f.received, p.length))?;
+        copy_blob(vault, &p.blob_id, &mut zip)?;
+    }
+    let mut sink = zip.finish()?.into_inner();
+    sink.flush()
+}
+
+fn copy_blob(vault: &Vault, id: &sv_blob::BlobId, out: &mut impl Write) -> io::Result<()> {
+    let mut reader = vault.blobs().get(id, None).map_err(io::Error::other)?;
+    io::copy(&mut reader, out)?;
+    Ok(())
+}
+
+/// Stored, dated when the instance was received, ZIP64 only where an entry needs it.
+fn options(when: Timestamp, length: u64) -> SimpleFileOptions {
+    let mut options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .large_file(length >= u64::from(u32::MAX));
+    if let Some(date) = zip_date(when) {
+        options = options.last_modified_time(date);
+    }
+    options
+}
+
+fn zip_date(when: Timestamp) -> Option<DateTime> {
+    let t = time::OffsetDateTime::from_unix_timestamp(when.unix_micros() / 1_000_000).ok()?;
+    DateTime::from_date_and_time(
+        u16::try_from(t.year()).ok()?,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .ok()
+}
+
+/// Hands the zip's bytes to the response in chunks (blocking on a full channel).
+struct ChannelWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}

@@ -1,0 +1,112 @@
+//! Medical image studies: upload (one file, a multipart batch, a zipped CD), the study list and
+//! details, previews at study, series and instance level, and the study as a streamed zip.
+
+mod archive;
+mod list;
+mod multipart;
+mod previews;
+mod report;
+mod upload;
+mod zip_in;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::DefaultBodyLimit;
+use sv_model::RecordId;
+use tower_http::limit::RequestBodyLimitLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::{ApiError, AppState};
+
+pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let limit = usize::try_from(state.config().limits.max_upload_bytes).unwrap_or(usize::MAX);
+    // The upload streams a raw body: DefaultBodyLimit would not bound it, RequestBodyLimitLayer
+    // does. No timeout layer: a CD upload over a slow link may take long.
+    let (schemas, paths, upload) = routes!(upload::upload_study);
+    let upload = upload
+        .layer::<_, Infallible>(RequestBodyLimitLayer::new(limit))
+        .layer::<_, Infallible>(DefaultBodyLimit::disable())
+        .layer::<_, Infallible>(axum::middleware::from_fn_with_state(
+            state.clone(),
+            upload::refuse_declared_oversize,
+        ));
+    OpenApiRouter::new()
+        .routes((schemas, paths, upload))
+        .routes(routes!(list::list_studies))
+        .routes(routes!(list::study_details))
+        .routes(routes!(previews::study_preview))
+        .routes(routes!(previews::series_preview))
+        .routes(routes!(previews::instance_preview))
+        .routes(routes!(archive::study_archive))
+        .layer(Extension(Arc::new(previews::PreviewCache::default())))
+}
+
+/// Absolute links to a record's study resources (`ApiConfig::public_url` based).
+#[derive(Debug, Clone)]
+pub(crate) struct Links {
+    base: String,
+}
+
+impl Links {
+    pub(crate) fn new(state: &AppState, record: RecordId) -> Links {
+        Links {
+            base: format!("{}/v1/records/{record}/studies", state.config().public_url),
+        }
+    }
+
+    pub(crate) fn study(&self, study: &str) -> String {
+        format!("{}/{}", self.base, segment(study))
+    }
+
+    pub(crate) fn study_preview(&self, study: &str) -> String {
+        format!("{}/preview", self.study(study))
+    }
+
+    pub(crate) fn archive(&self, study: &str) -> String {
+        format!("{}/archive", self.study(study))
+    }
+
+    pub(crate) fn series_preview(&self, study: &str, series: &str) -> String {
+        format!("{}/series/{}/preview", self.study(study), segment(series))
+    }
+
+    pub(crate) fn instance_preview(&self, study: &str, series: &str, sop: &str) -> String {
+        format!(
+            "{}/series/{}/instances/{}/preview",
+            self.study(study),
+            segment(series),
+            segment(sop)
+        )
+    }
+}
+
+/// Percent-encodes one path segment (UIDs are digits and dots, but stored ones need not be).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A body read failed: over the upload limit (413), or cut short (400).
+pub(crate) fn body_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError::payload_too_large("the upload is larger than the server accepts");
+        }
+        cause = c.source();
+    }
+    ApiError::bad_request(
+        "incomplete-body",
+        "the request body could not be read to its end",
+    )
+}

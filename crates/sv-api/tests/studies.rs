@@ -1,0 +1,11 @@
+//! Study upload, list, previews and archive, in process (no socket), over temporary vaults.
+
+#[path = "studies/harness.rs"]
+mod harness;
+
+#[path = "studies/hostile.rs"]
+mod hostile;
+#[path = "studies/upload.rs"]
+mod upload;
+#[path = "studies/views.rs"]
+mod views;

@@ -1,0 +1,268 @@
+//! The study list and details, previews at three levels with caching, and the archive.
+
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// Uploads the zipped `98892003` set; returns the report and the uploaded bytes by SOP UID.
+async fn upload_set(api: &Api, rid: &str, token: &str) -> (Value, HashMap<String, Vec<u8>>) {
+    let set = dicomdir_set();
+    let reply = upload(api, rid, token, "application/zip", "", zip_of(&set)).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let report = reply.json();
+    let by_source: HashMap<&str, &Vec<u8>> = set.iter().map(|(p, b)| (p.as_str(), b)).collect();
+    let by_sop = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let source = i["source"].as_str().unwrap();
+            let sop = i["sop_instance_uid"].as_str().unwrap().to_owned();
+            (sop, by_source[source].clone())
+        })
+        .collect();
+    (report, by_sop)
+}
+
+fn decode(reply: &Reply) -> image::DynamicImage {
+    let format = match reply.header("content-type") {
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        "image/png" => image::ImageFormat::Png,
+        other => panic!("preview served as {other}"),
+    };
+    image::load_from_memory_with_format(&reply.bytes, format).unwrap()
+}
+
+#[tokio::test]
+async fn the_list_and_details_describe_the_studies() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let (report, by_sop) = upload_set(&api, &rid, &owner).await;
+    let sr = text_report(
+        "1.2.826.0.1.3680043.2.1143.78",
+        "1.2.826.0.1.3680043.2.1143.78.1.1",
+    );
+    let stored = upload(&api, &rid, &owner, "application/dicom", "", sr).await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+
+    let listed = studies(&api, &rid, &owner).await;
+    let set_studies = report["studies"].as_array().unwrap().len();
+    assert_eq!(listed.len(), set_studies + 1);
+    let mr_uid = report["studies"][0]["study_instance_uid"].as_str().unwrap();
+    let mr = listed
+        .iter()
+        .find(|s| s["study_instance_uid"] == mr_uid)
+        .unwrap();
+    let in_study: Vec<&Value> = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["study_instance_uid"] == mr_uid)
+        .collect();
+    let series: std::collections::HashSet<&str> = in_study
+        .iter()
+        .map(|i| i["series_instance_uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(mr["instance_count"].as_u64(), Some(in_study.len() as u64));
+    let total: u64 = listed
+        .iter()
+        .map(|s| s["instance_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, by_sop.len() as u64 + 1);
+    assert_eq!(mr["series_count"].as_u64(), Some(series.len() as u64));
+    assert_eq!(mr["modalities"], serde_json::json!(["MR"]));
+    assert_eq!(mr["thing_id"], report["studies"][0]["thing_id"]);
+    assert!(mr["preview_url"].as_str().unwrap().contains("/preview?v="));
+    assert!(mr["archive_url"].as_str().unwrap().ends_with("/archive"));
+    let report_study = listed
+        .iter()
+        .find(|s| s["modalities"] == serde_json::json!(["SR"]))
+        .unwrap();
+    assert!(
+        report_study["preview_url"].is_null(),
+        "no image, no preview"
+    );
+    // Newest first.
+    let dates: Vec<&str> = listed.iter().map(|s| s["date"].as_str().unwrap()).collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted);
+
+    let details = get(&api, path_of(mr["url"].as_str().unwrap()), &owner).await;
+    assert_eq!(details.status, StatusCode::OK);
+    let details = details.json();
+    assert_eq!(details["series"].as_array().unwrap().len(), series.len());
+    let listed_sops: usize = details["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["instances"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(listed_sops, in_study.len());
+    let missing = get(
+        &api,
+        &format!("/v1/records/{rid}/studies/1.2.3.999"),
+        &owner,
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (StatusCode::NOT_FOUND, "not-found")
+    );
+}
+
+#[tokio::test]
+async fn previews_at_every_level_with_etags_and_revalidation() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let reader = token(&api, &rid, &owner, &["read"]).await;
+    let (report, _) = upload_set(&api, &rid, &owner).await;
+    let study = report["studies"][0]["study_instance_uid"].as_str().unwrap();
+    let first = &report["instances"][0];
+    let series = first["series_instance_uid"].as_str().unwrap();
+    let base = format!("/v1/records/{rid}/studies/{study}");
+    let urls = [
+        format!("{base}/preview"),
+        format!("{base}/series/{series}/preview"),
+        path_of(first["preview"].as_str().unwrap()).to_owned(),
+    ];
+    for (level, uri) in urls.iter().enumerate() {
+        let reply = get(&api, uri, &reader).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        let image = decode(&reply);
+        assert!(
+            image.width().min(image.height()) >= 500,
+            "{uri}: {}x{}",
+            image.width(),
+            image.height()
+        );
+        let etag = reply.header("etag").to_owned();
+        assert_eq!(
+            etag,
+            format!(
+                "\"{}\"",
+                sv_blob::BlobId::of(&reply.bytes).to_hex().as_str()
+            )
+        );
+        let caching = reply.header("cache-control");
+        if level == 2 {
+            assert!(caching.contains("max-age=86400"), "{caching}");
+        } else {
+            assert!(caching.contains("no-cache"), "{caching}");
+        }
+
+        let headers = [("if-none-match", etag.as_str())];
+        let again = send(&api, "GET", uri, Some(&reader), &headers, Body::empty()).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert!(again.bytes.is_empty());
+        assert_eq!(again.header("etag"), etag);
+
+        let hex = etag.trim_matches('"');
+        let pinned = get(&api, &format!("{uri}?v={hex}"), &reader).await;
+        assert!(pinned.header("cache-control").contains("immutable"));
+    }
+
+    let sr = text_report(
+        "1.2.826.0.1.3680043.2.1143.79",
+        "1.2.826.0.1.3680043.2.1143.79.1.1",
+    );
+    let stored = upload(&api, &rid, &owner, "application/dicom", "", sr)
+        .await
+        .json();
+    let sr_entry = &stored["instances"][0];
+    assert!(sr_entry["preview"].is_null());
+    let sr_uri = format!(
+        "/v1/records/{rid}/studies/{}/series/{}/instances/{}/preview",
+        sr_entry["study_instance_uid"].as_str().unwrap(),
+        sr_entry["series_instance_uid"].as_str().unwrap(),
+        sr_entry["sop_instance_uid"].as_str().unwrap()
+    );
+    let none = get(&api, &sr_uri, &reader).await;
+    assert_eq!(
+        (none.status, none.code().as_str()),
+        (StatusCode::NOT_FOUND, "no-preview")
+    );
+    let wrong_series = get(&api, &format!("{base}/series/1.2.3/preview"), &reader).await;
+    assert_eq!(wrong_series.status, StatusCode::NOT_FOUND);
+    let (_, stranger) = record(&api, "B").await;
+    assert_eq!(
+        get(&api, &urls[0], &stranger).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_archive_holds_exactly_the_uploaded_instances() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let (report, by_sop) = upload_set(&api, &rid, &owner).await;
+    let archive_url = report["studies"][0]["archive_url"].as_str().unwrap();
+    let study = report["studies"][0]["study_instance_uid"].as_str().unwrap();
+
+    let reply = get(&api, path_of(archive_url), &owner).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), "application/zip");
+    assert_eq!(
+        reply.header("content-disposition"),
+        format!("attachment; filename=\"{study}.zip\"")
+    );
+    let mut zip = zip::ZipArchive::new(Cursor::new(reply.bytes.to_vec())).unwrap();
+    let mut seen = HashMap::new();
+    let mut previews = 0;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        assert_eq!(
+            entry.compression(),
+            zip::CompressionMethod::Stored,
+            "{name}"
+        );
+        assert!(
+            entry.last_modified().unwrap().year() > 1980,
+            "{name}: entries are dated"
+        );
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name.starts_with("previews/") {
+            previews += 1;
+            continue;
+        }
+        let (series, file) = name.split_once('/').unwrap();
+        let sop = file.strip_suffix(".dcm").unwrap();
+        let uploaded = report["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["sop_instance_uid"] == sop)
+            .unwrap();
+        assert_eq!(uploaded["series_instance_uid"], series);
+        seen.insert(sop.to_owned(), bytes);
+    }
+    let expected: HashMap<String, Vec<u8>> = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["study_instance_uid"] == study)
+        .map(|i| {
+            let sop = i["sop_instance_uid"].as_str().unwrap().to_owned();
+            let bytes = by_sop[&sop].clone();
+            (sop, bytes)
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(seen, expected, "byte for byte, nothing more, nothing less");
+    assert_eq!(previews, expected.len());
+
+    let missing = get(
+        &api,
+        &format!("/v1/records/{rid}/studies/1.2.3/archive"),
+        &owner,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
