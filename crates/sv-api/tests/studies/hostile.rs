@@ -263,3 +263,44 @@ async fn bodies_over_the_upload_limit_get_413() {
     }
     intact(&api, &rid, &owner, &preview).await;
 }
+
+/// Sets every entry's declared uncompressed size to `size`, in the local headers and the
+/// central directory alike (no data descriptors: the test writer seeks back).
+fn declare_sizes(zip: &mut [u8], size: u32) {
+    let mut i = 0;
+    while i + 46 <= zip.len() {
+        match &zip[i..i + 4] {
+            b"PK\x03\x04" => zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes()),
+            b"PK\x01\x02" => zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes()),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_zip_that_lies_about_its_sizes_stores_nothing() {
+    let limits = ApiLimits {
+        max_zip_expanded_bytes: 2 << 20,
+        ..ApiLimits::default()
+    };
+    let (api, rid, owner, preview) = with_one_study(limits, VaultConfig::default()).await;
+    let ct = read_dicom_fixture("CT_small.dcm");
+    // A real instance first, then 3 MiB of zeros declared as 1 KiB each.
+    let mut entries = vec![("ok/ct.dcm".to_owned(), ct)];
+    entries.extend((0..3).map(|i| (format!("bomb/{i}.dcm"), vec![0u8; 1 << 20])));
+    let mut zipped = zip_of(&entries);
+    declare_sizes(&mut zipped, 1024);
+    let reply = upload(&api, &rid, &owner, "application/zip", "", zipped).await;
+    assert!(
+        [
+            (StatusCode::PAYLOAD_TOO_LARGE, "zip-too-large"),
+            (StatusCode::BAD_REQUEST, "malformed-zip")
+        ]
+        .contains(&(reply.status, reply.code().as_str())),
+        "{} {}",
+        reply.status,
+        reply.code()
+    );
+    intact(&api, &rid, &owner, &preview).await;
+}
