@@ -15,6 +15,7 @@ mod ingest;
 mod maintenance;
 mod report;
 mod studies;
+mod things;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
 pub use report::{IngestStatus, InstanceReport, Reason};
 pub use studies::StudyView;
+pub use things::{BlobPut, Outcome, ThingDraft, ThingHistory, ThingRefusal};
 
 /// What a vault is allowed to do; the binary fills it from configuration.
 #[derive(Debug, Clone)]
