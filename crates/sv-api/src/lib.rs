@@ -8,10 +8,14 @@
 //! - `router(state)` builds everything without a socket, so tests call it in process.
 
 mod auth;
+mod blobs;
 mod error;
+mod feed;
 mod health;
 mod records;
+mod representation;
 mod studies;
+mod things;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,6 +113,9 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(health::routes())
         .merge(records::routes())
         .merge(studies::routes(&state))
+        .merge(things::routes())
+        .merge(blobs::routes())
+        .merge(feed::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router
