@@ -266,3 +266,71 @@ async fn the_archive_holds_exactly_the_uploaded_instances() {
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn study_and_series_previews_follow_new_instances() {
+    let api = api();
+    // Learn the set's studies in a scratch record, then grow one study file by file.
+    let (scratch, scratch_owner) = record(&api, "scratch").await;
+    let (report, by_sop) = upload_set(&api, &scratch, &scratch_owner).await;
+    let study = report["studies"][0]["study_instance_uid"].as_str().unwrap();
+    let members: Vec<&Value> = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["study_instance_uid"] == study)
+        .collect();
+    assert!(members.len() >= 2);
+
+    let (rid, owner) = record(&api, "A").await;
+    let preview = format!("/v1/records/{rid}/studies/{study}/preview");
+    for (n, member) in members.iter().enumerate() {
+        let bytes = by_sop[member["sop_instance_uid"].as_str().unwrap()].clone();
+        let stored = upload(&api, &rid, &owner, "application/dicom", "", bytes).await;
+        assert_eq!(stored.status, StatusCode::CREATED);
+        // The preview is asked for first (it may answer from its cache), then the list
+        // computes the study afresh: both must name the same image.
+        let served = get(&api, &preview, &owner).await;
+        assert_eq!(served.status, StatusCode::OK);
+        let listed = studies(&api, &rid, &owner).await;
+        let url = listed[0]["preview_url"].as_str().unwrap();
+        let current = url.split("?v=").nth(1).unwrap();
+        assert_eq!(
+            served.header("etag").trim_matches('"'),
+            current,
+            "after {} instances",
+            n + 1
+        );
+        assert_eq!(listed[0]["instance_count"].as_u64(), Some(n as u64 + 1));
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_study_routes() {
+    let api = api();
+    let doc = send(&api, "GET", "/v1/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let paths = &doc["paths"];
+    assert!(paths["/v1/records/{rid}/studies"]["post"].is_object());
+    assert!(paths["/v1/records/{rid}/studies"]["get"].is_object());
+    for suffix in [
+        "",
+        "/preview",
+        "/archive",
+        "/series/{series}/preview",
+        "/series/{series}/instances/{sop}/preview",
+    ] {
+        let path = format!("/v1/records/{{rid}}/studies/{{study}}{suffix}");
+        assert!(paths[&path]["get"].is_object(), "{path}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "UploadReport",
+        "InstanceEntry",
+        "StudySummary",
+        "StudyDetails",
+    ] {
+        assert!(schemas[name].is_object(), "{name}");
+    }
+}
