@@ -80,3 +80,34 @@ pub(super) fn parse_range(header: &str, len: u64) -> RangeAsk {
     }
     RangeAsk::Part(first..last.min(len - 1) + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        let part = RangeAsk::Part;
+        for (header, len, expected) in [
+            ("bytes=0-9", 100, part(0..10)),
+            ("bytes=90-", 100, part(90..100)),
+            ("bytes=90-1000", 100, part(90..100)),
+            ("bytes=-10", 100, part(90..100)),
+            ("bytes=-1000", 100, part(0..100)),
+            (" Bytes = 5-5", 100, RangeAsk::Whole),
+            ("bytes= 5-5 ", 100, part(5..6)),
+            ("bytes=100-", 100, RangeAsk::Unsatisfiable),
+            ("bytes=-0", 100, RangeAsk::Unsatisfiable),
+            ("bytes=-5", 0, RangeAsk::Unsatisfiable),
+            ("bytes=0-", 0, RangeAsk::Unsatisfiable),
+            ("bytes=5-4", 100, RangeAsk::Whole),
+            ("bytes=+5-9", 100, RangeAsk::Whole),
+            ("bytes=0-1,3-4", 100, RangeAsk::Whole),
+            ("bytes=", 100, RangeAsk::Whole),
+            ("items=0-1", 100, RangeAsk::Whole),
+            ("bytes=99999999999999999999-", 100, RangeAsk::Whole),
+        ] {
+            assert_eq!(parse_range(header, len), expected, "{header:?} of {len}");
+        }
+    }
+}
