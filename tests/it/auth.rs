@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::http::{WEIGHT_TYPE, weight_thing};
-use crate::server::{ADMIN, Server, fixture};
+use crate::server::{Server, fixture};
 use crate::tour::STUDY_TYPE;
 
 struct Call {
@@ -241,5 +241,4 @@ fn every_endpoint_refuses_missing_expired_foreign_and_weak_tokens() {
     assert!(w.text().contains("<kg>70</kg>"));
     let studies = server.get(&format!("{r}/studies"), Some(&owner)).json();
     assert_eq!(studies.as_array().unwrap().len(), 1);
-    let _ = ADMIN;
 }

@@ -1,8 +1,10 @@
 //! Workspace integration tests: the real `studyvault` binary on a loopback port.
 
 mod auth;
+mod bad_input;
 mod cli;
 mod http;
+mod lifecycle;
 mod server;
 mod tour;
 mod uploads;

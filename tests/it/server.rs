@@ -26,8 +26,6 @@ pub struct Server {
     pub base: String,
     pub data: PathBuf,
     pub log: PathBuf,
-    /// Everything the server printed on stdout after its listening line.
-    pub stdout_rest: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub first_lines: Vec<String>,
     child: Option<Child>,
     _dir: Option<tempfile::TempDir>,
@@ -97,18 +95,12 @@ impl Server {
                 }
             }
         };
-        let stdout_rest = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = stdout_rest.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         let server = Server {
             base,
             data,
             log,
-            stdout_rest,
             first_lines,
             child: Some(child),
             _dir: dir,
@@ -126,10 +118,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("server not healthy after 30 s");
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
     }
 
     /// SIGTERM, then wait for the exit; returns whether it exited successfully.

@@ -93,6 +93,17 @@ impl Figures {
                 ok.map_or("-", verdict)
             );
         }
+        let sv_n: usize = self.previews.iter().map(|p| p.1.requests).sum();
+        let o_n: usize = self
+            .previews
+            .iter()
+            .filter_map(|p| p.2)
+            .map(|o| o.requests)
+            .sum();
+        let _ = writeln!(
+            t,
+            "(preview requests measured: studyvault {sv_n}, Orthanc {o_n})"
+        );
         let mb = |b: Option<u64>| b.map(|b| b as f64 / 1e6);
         let (sv, o) = (mb(self.rss.0), mb(self.rss.1));
         let _ = writeln!(
