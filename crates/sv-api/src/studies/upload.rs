@@ -101,10 +101,10 @@ fn upload_kind(headers: &HeaderMap) -> Result<Upload, ApiError> {
              or application/zip",
         )
     };
-    let mime: mime::Mime = headers
+    let mime = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+        .and_then(parse_media_type)
         .ok_or_else(unsupported)?;
     match (mime.type_().as_str(), mime.subtype().as_str()) {
         ("application", "dicom") => Ok(Upload::Single),
@@ -128,6 +128,26 @@ fn upload_kind(headers: &HeaderMap) -> Result<Upload, ApiError> {
         }
         _ => Err(unsupported()),
     }
+}
+
+/// Parses a Content-Type, tolerating what real STOW clients send unquoted although it is not
+/// a token (`type=application/dicom`): such values are quoted and the whole is parsed again.
+fn parse_media_type(value: &str) -> Option<mime::Mime> {
+    if let Ok(m) = value.parse() {
+        return Some(m);
+    }
+    let mut parts = value.split(';');
+    let mut fixed = parts.next()?.trim().to_owned();
+    for param in parts {
+        let (name, v) = param.split_once('=')?;
+        let v = v.trim();
+        if v.starts_with('"') || v.contains('"') {
+            fixed.push_str(&format!("; {}={v}", name.trim()));
+        } else {
+            fixed.push_str(&format!("; {}=\"{v}\"", name.trim()));
+        }
+    }
+    fixed.parse().ok()
 }
 
 /// One instance's bytes, bounded by the vault's instance limit.

@@ -121,6 +121,14 @@ async fn a_multipart_batch_reports_each_part() {
     .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.json()["duplicates"], 2);
+
+    // No CRLF before the first boundary, a CRLF after the last, a bare boundary parameter.
+    let mut plain = multipart(&[(Some("application/dicom"), &ct)])[2..].to_vec();
+    plain.extend_from_slice(b"\r\n");
+    let bare = "multipart/related; boundary=b0undary-1; type=application/dicom";
+    let reply = upload(&api, &rid, &owner, bare, "", plain).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    assert_eq!(reply.json()["duplicates"], 1);
 }
 
 #[tokio::test]
