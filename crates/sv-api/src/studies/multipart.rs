@@ -1,6 +1,7 @@
 //! `multipart/related; type="application/dicom"` uploads (the STOW-RS shape): one instance per
 //! part, each streamed in and buffered up to the instance bound, ingested while the next part
-//! arrives.
+//! arrives. A part needs at least one header (normally `Content-Type: application/dicom`):
+//! multer cannot delimit a part with none, so such a body is refused as malformed.
 
 use axum::body::Body;
 use sv_model::RecordId;
