@@ -12,6 +12,7 @@
 //! is the *thing's* version stamp, as for things.
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{
     ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LOCATION, RANGE,
@@ -83,9 +84,10 @@ pub struct BlobRemoved {
 async fn get_blob(
     State(state): State<AppState>,
     caller: Caller,
-    Path((rid, tid, name)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (rid, tid, name) = named(path)?;
     let (record, tid) = ids(&caller, &rid, &tid)?;
     serve(state, caller, record, tid, blob_name(name)?, headers).await
 }
@@ -108,10 +110,11 @@ async fn get_blob(
 async fn put_blob(
     State(state): State<AppState>,
     caller: Caller,
-    Path((rid, tid, name)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let (rid, tid, name) = named(path)?;
     let (record, tid) = ids(&caller, &rid, &tid)?;
     store(state, caller, record, tid, blob_name(name)?, headers, body).await
 }
@@ -130,9 +133,10 @@ async fn put_blob(
 async fn delete_blob(
     State(state): State<AppState>,
     caller: Caller,
-    Path((rid, tid, name)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (rid, tid, name) = named(path)?;
     let (record, tid) = ids(&caller, &rid, &tid)?;
     remove(state, caller, record, tid, blob_name(name)?, headers).await
 }
@@ -214,6 +218,19 @@ async fn empty_name() -> ApiError {
         "invalid-blob-name",
         "a blob name is not empty; the default blob is at …/things/{tid}/blob",
     )
+}
+
+/// The path of a named blob; one that does not decode (bad percent-encoding, not UTF-8) is a
+/// bad name, answered in JSON like every other.
+fn named(
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<(String, String, String), ApiError> {
+    path.map(|Path(p)| p).map_err(|_| {
+        ApiError::bad_request(
+            "invalid-blob-name",
+            "the blob name is not UTF-8 once decoded",
+        )
+    })
 }
 
 fn blob_name(name: String) -> Result<BlobName, ApiError> {

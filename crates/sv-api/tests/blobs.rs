@@ -209,6 +209,7 @@ async fn bad_names_and_bodies_write_nothing() {
         "..",
         "x..y",
         "tab%09",
+        "%FF",
         long.as_str(),
     ] {
         let uri = format!("{thing}/blobs/{name}");

@@ -159,3 +159,60 @@ async fn bad_query_parameters_are_400_with_a_code() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_things_blobs_and_the_feed() {
+    let api = api();
+    let reply = send(&api, "GET", "/v1/openapi.json", None, &[], Body::empty()).await;
+    let doc = reply.json();
+    let paths = &doc["paths"];
+    for (path, methods) in [
+        ("/v1/records/{rid}/things", &["get", "post"][..]),
+        (
+            "/v1/records/{rid}/things/{tid}",
+            &["get", "put", "delete"][..],
+        ),
+        ("/v1/records/{rid}/things/{tid}/versions", &["get"][..]),
+        (
+            "/v1/records/{rid}/things/{tid}/blobs/{name}",
+            &["get", "put", "delete"][..],
+        ),
+        (
+            "/v1/records/{rid}/things/{tid}/blob",
+            &["get", "put", "delete"][..],
+        ),
+        ("/v1/records/{rid}/operations", &["get"][..]),
+    ] {
+        for m in methods {
+            assert!(paths[path][m].is_object(), "{m} {path}");
+        }
+    }
+    let params: Vec<&str> = paths["/v1/records/{rid}/things"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "type-id",
+        "state",
+        "updated-min",
+        "eff-date-max",
+        "max",
+        "after",
+        "sections",
+    ] {
+        assert!(params.contains(&name), "{name} in {params:?}");
+    }
+    for schema in [
+        "ThingJson",
+        "ThingsPage",
+        "AuditJson",
+        "BlobJson",
+        "VersionsJson",
+        "Operations",
+        "StoredBlob",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
