@@ -3,7 +3,7 @@
 //! Architecture invariants:
 //! - this crate knows nothing of DICOM, things or records: it stores bytes under their blake3 hash;
 //! - a blob visible at its final path is complete and durable (temp file, fsync, rename, directory
-//!   fsync), and a multi-group blob's outboard is durable before the blob becomes visible;
+//!   fsync), and a multi-group blob's outboard is durable with it (or rebuilt, verified, on read);
 //! - a reader never hands out bytes it has not verified against the id: whole small blobs are
 //!   hashed before the first byte, larger ones group by group against the outboard, which is
 //!   itself checked to merge to the id;

@@ -180,7 +180,7 @@ fn truncation_while_reading_is_caught() {
 }
 
 #[test]
-fn bad_or_missing_outboard_is_corrupt_and_a_re_put_repairs_it() {
+fn bad_outboard_is_corrupt_missing_one_is_rebuilt_and_a_re_put_repairs_it() {
     let store = TempLocalStore::new();
     let bytes = test_bytes(3 * G as usize + 1, 6);
     let id = store.put_bytes(&bytes).unwrap().id;
@@ -199,11 +199,24 @@ fn bad_or_missing_outboard_is_corrupt_and_a_re_put_repairs_it() {
         &bytes[G as usize..][..5]
     );
 
+    // An outboard lost in a crash is rebuilt on read, from the blob verified whole.
     fs::remove_file(&outboard).unwrap();
     assert_eq!(
-        corrupt_kind(store.get(&id, None).err().unwrap()),
-        CorruptKind::OutboardMissing
+        read_all(&*store, &id, Some(G..G + 5)),
+        &bytes[G as usize..][..5]
     );
+    assert!(outboard.exists(), "the rebuilt outboard is kept");
+    store.verify(&id).unwrap();
+
+    // But never from a damaged blob.
+    fs::remove_file(&outboard).unwrap();
+    flip_byte(&store.blob_path(&id), 3);
+    assert_eq!(
+        corrupt_kind(store.get(&id, Some(G..G + 5)).err().unwrap()),
+        CorruptKind::ContentMismatch
+    );
+    assert!(!outboard.exists(), "nothing is rebuilt from bad bytes");
+    flip_byte(&store.blob_path(&id), 3);
     assert!(!store.put(&mut &bytes[..]).unwrap().created);
     assert_eq!(read_all(&*store, &id, None), bytes);
     store.verify(&id).unwrap();

@@ -5,7 +5,9 @@
 //! - `lock`: held with an exclusive `File::try_lock` while the store is open;
 //! - `tmp/`: files being written; anything left there at open time is a crash leftover and swept;
 //! - `blobs/ab/cd/<64 hex>`: complete blobs; `<64 hex>.outboard` beside every blob longer than one
-//!   group ([`crate::tree::GROUP_LEN`]), written before the blob becomes visible.
+//!   group ([`crate::tree::GROUP_LEN`]). Its bytes are durable before the blob is linked, and
+//!   one fsync of the shared directory then covers both entries; a crash that kept the blob's
+//!   entry but not the outboard's is healed on first read, from the blob hashed whole.
 
 mod durable;
 mod put;

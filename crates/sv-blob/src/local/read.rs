@@ -7,8 +7,9 @@ use std::ops::Range;
 use blake3::hazmat::ChainingValue;
 
 use super::LocalBlobStore;
+use super::durable::sync_dir;
 use crate::outboard::Outboard;
-use crate::tree::{GROUP_LEN, GroupHasher, group_cv};
+use crate::tree::{GROUP_LEN, GroupHasher, TreeHash, group_cv};
 use crate::{BlobError, BlobId, BlobReader, CorruptKind, check_range};
 
 const VERIFY_BUF_LEN: usize = 256 * 1024;
@@ -59,19 +60,7 @@ impl LocalBlobStore {
     }
 
     pub(super) fn verify_blob(&self, id: &BlobId) -> Result<(), BlobError> {
-        let (mut file, _) = self.open_blob(id)?;
-        let path = self.blob_path(id);
-        let mut hasher = GroupHasher::new();
-        let mut buf = vec![0u8; VERIFY_BUF_LEN];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => hasher.update(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(BlobError::io("read blob", &path, e)),
-            }
-        }
-        let tree = hasher.finalize();
+        let tree = self.hash_file(id)?;
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
         if BlobId::from(tree.root) != *id {
             return Err(corrupt(CorruptKind::ContentMismatch));
@@ -107,12 +96,46 @@ impl LocalBlobStore {
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(corrupt(CorruptKind::OutboardMissing));
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return self.rebuild_outboard(id),
             Err(e) => return Err(BlobError::io("read outboard", &path, e)),
         };
         Outboard::decode_checked(&bytes, id).map_err(corrupt)
+    }
+
+    /// A blob whose outboard's directory entry did not survive a crash: hash the blob whole;
+    /// only if it matches its id is the outboard written again (durably) and used.
+    fn rebuild_outboard(&self, id: &BlobId) -> Result<Outboard, BlobError> {
+        let tree = self.hash_file(id)?;
+        if BlobId::from(tree.root) != *id {
+            return Err(BlobError::Corrupt {
+                id: *id,
+                kind: CorruptKind::ContentMismatch,
+            });
+        }
+        self.write_outboard(id, &tree)?;
+        let path = self.outboard_path(id);
+        sync_dir(path.parent().expect("outboard path has a parent"))?;
+        Ok(Outboard {
+            len: tree.len,
+            cvs: tree.cvs,
+        })
+    }
+
+    /// The group tree of the stored file, read in big steps.
+    fn hash_file(&self, id: &BlobId) -> Result<TreeHash, BlobError> {
+        let (mut file, _) = self.open_blob(id)?;
+        let path = self.blob_path(id);
+        let mut hasher = GroupHasher::new();
+        let mut buf = vec![0u8; VERIFY_BUF_LEN];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(BlobError::io("read blob", &path, e)),
+            }
+        }
+        Ok(hasher.finalize())
     }
 }
 
