@@ -6,6 +6,7 @@
 //! A token sees the operations on the types it may read; `next_since` moves past the ones it
 //! may not, so paging never stalls.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -73,9 +74,10 @@ async fn operations(
     State(state): State<AppState>,
     caller: Caller,
     Path(rid): Path<String>,
-    Query(q): Query<FeedQuery>,
+    query: Result<Query<FeedQuery>, QueryRejection>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid-query", e.body_text()))?;
     let record = parse_record_id(&rid)?;
     caller.require(record, None, Permissions::NONE)?;
     if !reads_anything(&caller.0) {

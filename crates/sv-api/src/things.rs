@@ -6,6 +6,7 @@
 //! applies; sv-vault checks it once it has loaded the thing.
 
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{LINK, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -71,9 +72,10 @@ async fn query_things(
     State(state): State<AppState>,
     caller: Caller,
     Path(rid): Path<String>,
-    Query(q): Query<ThingsQuery>,
+    query: Result<Query<ThingsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid-query", e.body_text()))?;
     let record = parse_record_id(&rid)?;
     caller.require(record, None, Permissions::NONE)?;
     let query = thing_query(&q)?;
@@ -180,9 +182,10 @@ async fn read_thing(
     State(state): State<AppState>,
     caller: Caller,
     Path((rid, tid)): Path<(String, String)>,
-    Query(q): Query<ReadQuery>,
+    query: Result<Query<ReadQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid-query", e.body_text()))?;
     let (record, tid) = ids(&caller, &rid, &tid)?;
     let sections = sections(q.sections.as_deref())?;
     let version = match q.version.as_deref() {

@@ -216,3 +216,20 @@ async fn the_openapi_document_describes_things_blobs_and_the_feed() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+#[tokio::test]
+async fn malformed_query_strings_are_json_errors() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    for uri in [
+        format!("/v1/records/{rid}/things?max=1&max=2"),
+        format!("/v1/records/{rid}/operations?since=1&since=2"),
+    ] {
+        let reply = get(&api, &uri, &owner).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::BAD_REQUEST, "invalid-query"),
+            "{uri}"
+        );
+    }
+}
