@@ -115,9 +115,9 @@ fn model_invariants_are_enforced() {
             "<when><date><y>999</y><m>1</m><d>1</d></date></when>",
             "invalid-study",
         ),
-        // milliseconds without seconds
+        // milliseconds out of range
         (
-            "<when><date><y>2009</y><m>1</m><d>1</d></date><time><h>1</h><m>2</m><f>3</f></time></when>",
+            "<when><date><y>2009</y><m>1</m><d>1</d></date><time><h>1</h><m>2</m><s>3</s><f>1000</f></time></when>",
             "invalid-study",
         ),
         // not a number
@@ -132,6 +132,13 @@ fn model_invariants_are_enforced() {
         let err = read_medical_image_study(&xml).unwrap_err();
         assert_eq!(err.code(), code, "{xml}: {err}");
     }
+    // The schema allows milliseconds without seconds, so such a document reads.
+    let odd = format!(
+        "<medical-image-study><when><date><y>2009</y><m>1</m><d>1</d></date>\
+         <time><h>1</h><m>2</m><f>3</f></time></when>{series}</medical-image-study>"
+    );
+    let when_time = read_medical_image_study(&odd).unwrap().when.time.unwrap();
+    assert_eq!((when_time.second(), when_time.millis()), (None, Some(3)));
     let when = "<when><date><y>2009</y><m>1</m><d>8</d></date></when>";
     let blank = format!(
         "<medical-image-study>{when}<patient-name> \n </patient-name>{series}</medical-image-study>"
