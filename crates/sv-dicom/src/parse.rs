@@ -110,13 +110,14 @@ fn read(
             explicit_vr: ts.uid() != uids::IMPLICIT_VR_LITTLE_ENDIAN,
             big_endian: ts.endianness() == Endianness::Big,
         };
-        let attempt = scan(dataset, enc, limits.max_sequence_depth).and_then(|dropped| {
-            if dropped.is_empty() {
-                build(dataset, ts, header_only)
-            } else {
-                build(&without(dataset, &dropped), ts, header_only)
-            }
-        });
+        let attempt =
+            scan(dataset, enc, limits.max_sequence_depth, header_only).and_then(|dropped| {
+                if dropped.is_empty() {
+                    build(dataset, ts, header_only)
+                } else {
+                    build(&without(dataset, &dropped), ts, header_only)
+                }
+            });
         match attempt {
             Ok(obj) => {
                 parsed = Some(obj);
@@ -194,7 +195,12 @@ fn candidates(
         };
         return Ok(vec![ts, fallback]);
     }
-    // No meta: look at the first element.
+    // No transfer syntax: look at the first element.
+    if dataset.len() < 8 {
+        return Err(DicomError::Truncated {
+            detail: "data set shorter than one element header".into(),
+        });
+    }
     let group_le = u16::from_le_bytes([dataset[0], dataset[1]]);
     let group_be = u16::from_be_bytes([dataset[0], dataset[1]]);
     let explicit_vr = looks_like_vr(&dataset[4..6]);

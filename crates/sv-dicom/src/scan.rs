@@ -31,9 +31,13 @@ enum Open {
     Sequence,
     /// An undefined-length item (ends with an item delimiter).
     Item,
+    /// Encapsulated Pixel Data: its items are opaque fragments, skipped whole.
+    Fragments,
 }
 
-/// Scans up to the top-level Pixel Data; `Err` says why dicom-rs should not be given these bytes.
+/// Scans the data set (up to the top-level Pixel Data when `header_only`); `Err` says why
+/// dicom-rs should not be given these bytes. Pixel Data is checked too on a full scan: a
+/// corrupted length there would otherwise be allocated before the read fails.
 ///
 /// `Ok` lists elements dicom-rs cannot read but which can be dropped: undefined-length VR UN
 /// elements (private sequences whose content is implicit VR, PS3.5 6.2.2) outside any
@@ -42,6 +46,7 @@ pub(crate) fn scan(
     data: &[u8],
     enc: Encoding,
     max_depth: u32,
+    header_only: bool,
 ) -> Result<Vec<Range<usize>>, DicomError> {
     let mut dropped = Vec::new();
     let u16_at = |p: usize| {
@@ -97,6 +102,12 @@ pub(crate) fn scan(
             let len = u32_at(pos + 4);
             pos += 8;
             match tag.element() {
+                0xE000 if matches!(stack.last(), Some(Open::Fragments)) => {
+                    pos = pos
+                        .checked_add(len as usize)
+                        .filter(|&e| e <= data.len() && len != UNDEFINED)
+                        .ok_or_else(|| truncated(tag, pos.saturating_add(len as usize)))?;
+                }
                 0xE000 if len == UNDEFINED => stack.push(Open::Item),
                 0xE000 => {
                     let end = pos.checked_add(len as usize).filter(|&e| e <= data.len());
@@ -110,7 +121,7 @@ pub(crate) fn scan(
                     }
                 }
                 0xE0DD => {
-                    if !matches!(stack.pop(), Some(Open::Sequence)) {
+                    if !matches!(stack.pop(), Some(Open::Sequence | Open::Fragments)) {
                         return Err(malformed("sequence delimiter outside a sequence"));
                     }
                 }
@@ -118,8 +129,8 @@ pub(crate) fn scan(
             }
             continue;
         }
-        if stack.is_empty() && tag.group() == 0x7FE0 && tag.element() == 0x0010 {
-            return Ok(dropped); // Pixel Data: checked when decoding, by frame
+        if header_only && stack.is_empty() && tag.group() == 0x7FE0 && tag.element() == 0x0010 {
+            return Ok(dropped);
         }
         let (header, len, is_sq) = if enc.explicit_vr {
             let vr = &data[pos + 4..pos + 6];
@@ -174,7 +185,9 @@ pub(crate) fn scan(
                     limit: u64::from(max_depth),
                 });
             }
-            if len == UNDEFINED {
+            if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) {
+                stack.push(Open::Fragments);
+            } else if len == UNDEFINED {
                 stack.push(Open::Sequence);
             } else {
                 let end = pos + len as usize;

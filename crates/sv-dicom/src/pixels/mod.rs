@@ -178,8 +178,25 @@ impl PixelModule {
     }
 }
 
-/// Decodes 0-based frame `index` of the instance.
+/// Decodes 0-based frame `index` of the instance. A panic inside a codec (C or Rust) on hostile
+/// data becomes `decode-failed` instead of unwinding into the caller.
 pub(crate) fn decode_frame<'a>(
+    file: &'a DefaultDicomObject,
+    px: &PixelModule,
+    index: u32,
+) -> Result<Frame<'a>, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_with_codec(file, px, index)
+    }))
+    .unwrap_or_else(|_| {
+        Err(RenderError::DecodeFailed {
+            frame: index,
+            detail: "the decoder panicked".into(),
+        })
+    })
+}
+
+fn decode_with_codec<'a>(
     file: &'a DefaultDicomObject,
     px: &PixelModule,
     index: u32,
