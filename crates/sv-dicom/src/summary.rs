@@ -17,7 +17,10 @@ const REASON_FOR_STUDY: dicom_core::Tag = dicom_core::Tag(0x0032, 0x1030);
 pub const KEY_OBJECT_SELECTION_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
 
 /// Study, series and instance attributes of one instance, as plain values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` shows identifiers and image facts only: names, dates of birth and free text are
+/// patient data and stay out of logs.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InstanceSummary {
     // --- study ---
@@ -123,6 +126,26 @@ pub struct InstanceSummary {
     pub has_pixel_data: bool,
     /// For Key Object Selection documents: SOP Instance UIDs of the key images, in content order.
     pub key_image_sop_instance_uids: Vec<String>,
+}
+
+impl std::fmt::Debug for InstanceSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceSummary")
+            .field("study_instance_uid", &self.study_instance_uid)
+            .field("series_instance_uid", &self.series_instance_uid)
+            .field("sop_instance_uid", &self.sop_instance_uid)
+            .field("sop_class_uid", &self.sop_class_uid)
+            .field("transfer_syntax_uid", &self.transfer_syntax_uid)
+            .field("modality", &self.modality)
+            .field("rows", &self.rows)
+            .field("columns", &self.columns)
+            .field("number_of_frames", &self.number_of_frames)
+            .field(
+                "photometric_interpretation",
+                &self.photometric_interpretation,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl InstanceSummary {
