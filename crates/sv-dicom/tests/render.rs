@@ -255,3 +255,58 @@ fn render_refusals_have_reason_codes() {
     assert_eq!(e.code(), "truncated");
     assert!(!e.to_string().is_empty());
 }
+
+#[test]
+fn multi_frame_jpeg_split_over_fragments_without_offset_table() {
+    use common::{ex, part10};
+    let jpeg = |value: u8| {
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&[value; 16 * 16], 16, 16, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        out
+    };
+    let item = |bytes: &[u8]| {
+        let mut v = vec![0xFE, 0xFF, 0x00, 0xE0];
+        v.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        v.extend_from_slice(bytes);
+        v
+    };
+    let mut pixel_data = vec![
+        0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ];
+    pixel_data.extend(item(&[])); // empty basic offset table
+    for value in [50u8, 200] {
+        let mut stream = jpeg(value);
+        if stream.len() % 2 == 1 {
+            stream.push(0);
+        }
+        let half = stream.len() / 2 & !1;
+        pixel_data.extend(item(&stream[..half]));
+        pixel_data.extend(item(&stream[half..]));
+    }
+    pixel_data.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    let us = |v: u16| v.to_le_bytes();
+    let ds = [
+        common::ids_explicit(),
+        ex(0x0028, 0x0002, "US", &us(1)),
+        ex(0x0028, 0x0004, "CS", b"MONOCHROME2"),
+        ex(0x0028, 0x0008, "IS", b"2"),
+        ex(0x0028, 0x0010, "US", &us(16)),
+        ex(0x0028, 0x0011, "US", &us(16)),
+        ex(0x0028, 0x0100, "US", &us(8)),
+        ex(0x0028, 0x0101, "US", &us(8)),
+        ex(0x0028, 0x0102, "US", &us(7)),
+        ex(0x0028, 0x0103, "US", &us(0)),
+        ex(0x0028, 0x1050, "DS", b"128"),
+        ex(0x0028, 0x1051, "DS", b"256"),
+        pixel_data,
+    ]
+    .concat();
+    let p = parse(&part10("1.2.840.10008.1.2.4.50", &ds), &Limits::default()).unwrap();
+    let img = p.render_image().unwrap();
+    let v = at(&img, 8, 8);
+    assert!((198..=202).contains(&v), "frame 1 of 2 is the 200 one: {v}");
+    let first = p.render_frame(0).unwrap();
+    assert!((48..=52).contains(&at(&first, 8, 8)));
+}

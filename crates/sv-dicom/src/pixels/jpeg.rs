@@ -75,9 +75,13 @@ pub(crate) fn decode(
         frame: index,
         detail,
     };
-    let data = file
-        .frame_pixel_data(index)
-        .ok_or_else(|| fail("frame not found in the fragments".into()))?;
+    let data = match file.frame_pixel_data(index) {
+        Some(d) => d,
+        None => Cow::Owned(
+            nth_codestream(file, index as usize)
+                .ok_or_else(|| fail("frame not found in the fragments".into()))?,
+        ),
+    };
     let header = scan_header(&data).ok_or_else(|| fail("no JPEG start-of-image marker".into()))?;
     if header.precision > 8 && !header.lossless {
         return decode_12bit(&data, px, index, colour);
@@ -190,4 +194,30 @@ fn decode_12bit(
         signed,
         colour: if px.spp == 3 { Colour::Rgb } else { colour },
     })
+}
+
+/// Multi-frame JPEG split over several fragments per frame with no offset table: the frames are
+/// the codestreams of the concatenated fragments, each from SOI to EOI (EOI cannot occur inside
+/// entropy-coded data, which stuffs 0xFF bytes).
+fn nth_codestream(file: &DefaultDicomObject, n: usize) -> Option<Vec<u8>> {
+    let count = file.number_of_fragments()? as usize;
+    let all: Vec<u8> = (0..count)
+        .filter_map(|i| file.fragment(i))
+        .flat_map(|f| f.into_owned())
+        .collect();
+    let mut pos = 0;
+    for i in 0.. {
+        let start = pos + all.get(pos..)?.windows(2).position(|w| w == [0xFF, 0xD8])?;
+        let end = start
+            + 2
+            + all[start + 2..]
+                .windows(2)
+                .position(|w| w == [0xFF, 0xD9])?
+            + 2;
+        if i == n {
+            return Some(all[start..end].to_vec());
+        }
+        pos = end;
+    }
+    None
 }
