@@ -281,7 +281,7 @@ fn multi_frame_jpeg_split_over_fragments_without_offset_table() {
         if stream.len() % 2 == 1 {
             stream.push(0);
         }
-        let half = stream.len() / 2 & !1;
+        let half = (stream.len() / 2) & !1;
         pixel_data.extend(item(&stream[..half]));
         pixel_data.extend(item(&stream[half..]));
     }
