@@ -28,13 +28,14 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// No effective bounds; for tests and trusted tools only.
+    /// No effective size bounds; for tests and trusted tools only. Nesting stays bounded (256)
+    /// because dicom-rs builds sequences recursively.
     pub fn unlimited() -> Self {
         Self {
             max_instance_bytes: u64::MAX,
             max_pixels_per_frame: u64::MAX,
             max_frames: u32::MAX,
-            max_sequence_depth: 10_000,
+            max_sequence_depth: 256,
         }
     }
 }
