@@ -2,7 +2,7 @@
 //! its XML and its DICOM file back; and the same with the command line (`record create`,
 //! `upload`), then `export`, `fsck` and `gc` on the stopped data directory.
 
-use crate::server::{ADMIN, Options, Server, fixture, fixture_path, studyvault};
+use crate::server::{ADMIN, Options, Server, fixture, fixture_path, studyvault, zip_of};
 
 pub const STUDY_TYPE: &str = "cdfc0a9b-6d3b-4d16-afa8-02b86d621a8d";
 
@@ -139,11 +139,14 @@ fn cli_record_create_upload_then_export_fsck_and_gc_on_the_stopped_directory() {
     let token = created["token"].as_str().unwrap().to_string();
 
     let tiny = fixture_path("dicomdirtests/TINY_ALPHA");
+    let zip = dir.path().join("mr.zip");
+    std::fs::write(&zip, zip_of(&[("a/b/MR.dcm", fixture("MR_small.dcm"))])).unwrap();
     let out = studyvault()
         .args(["upload", "--quiet", "-j", "3", "--url", &server.base])
         .args(["--token", &token, "--record", &rid])
         .arg(&tiny)
         .arg(fixture_path("CT_small.dcm"))
+        .arg(&zip)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -154,9 +157,17 @@ fn cli_record_create_upload_then_export_fsck_and_gc_on_the_stopped_directory() {
     );
     let instances = count_files(&tiny) - 2; // DICOMDIR and README
     assert!(
-        stdout.contains(&format!("{} stored", instances + 1)),
+        stdout.contains(&format!("{} stored", instances + 2)),
         "{stdout}"
     );
+    let refused = studyvault()
+        .args(["upload", "--quiet", "--url", &server.base])
+        .args(["--token", "not-a-token", "--record", &rid])
+        .arg(fixture_path("CT_small.dcm"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401 invalid-token"));
     let again = studyvault()
         .args(["upload", "--quiet", "--url", &server.base])
         .args(["--token", &token, "--record", &rid])
@@ -180,13 +191,17 @@ fn cli_record_create_upload_then_export_fsck_and_gc_on_the_stopped_directory() {
         String::from_utf8_lossy(&out.stderr)
     );
     let studies: Vec<_> = std::fs::read_dir(&export).unwrap().collect();
-    assert_eq!(studies.len(), 2, "TINY_ALPHA's study and CT_small's");
+    assert_eq!(
+        studies.len(),
+        3,
+        "TINY_ALPHA's study, CT_small's and MR_small's"
+    );
     for study in studies {
         assert!(study.unwrap().path().join("study.xml").is_file());
     }
     let ct = fixture("CT_small.dcm");
     let dcm = find(&export, ".dcm");
-    assert_eq!(dcm.len(), instances + 1);
+    assert_eq!(dcm.len(), instances + 2);
     let ct_file = dcm
         .iter()
         .find(|p| std::fs::read(p).unwrap() == ct)

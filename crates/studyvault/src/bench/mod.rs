@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Measure studyvault only.
     #[arg(long)]
     pub no_orthanc: bool,
+    /// studyvault's `workers` (concurrent ingests) [default: its configured default].
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -64,7 +67,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let admin = Secret::generate()?;
     eprintln!("starting studyvault and Orthanc in {}", dir.path.display());
-    let sv = servers::start_studyvault(&dir.path, &admin)?;
+    let sv = servers::start_studyvault(&dir.path, &admin, args.workers)?;
     let sv_target = studyvault_target(&sv, &admin)?;
     let orthanc = match &orthanc_exe {
         Some(exe) => Some(servers::start_orthanc(exe, &dir.path)?),

@@ -67,7 +67,11 @@ fn log_file(dir: &Path, name: &str) -> anyhow::Result<(std::fs::File, PathBuf)> 
 }
 
 /// Starts this very binary as `studyvault serve` on a fresh data directory.
-pub fn start_studyvault(dir: &Path, admin: &Secret) -> anyhow::Result<Server> {
+pub fn start_studyvault(
+    dir: &Path,
+    admin: &Secret,
+    workers: Option<usize>,
+) -> anyhow::Result<Server> {
     let port = free_port()?;
     let exe = std::env::current_exe().context("cannot find the studyvault executable")?;
     let (log, log_path) = log_file(dir, "studyvault")?;
@@ -76,6 +80,9 @@ pub fn start_studyvault(dir: &Path, admin: &Secret) -> anyhow::Result<Server> {
         if name.starts_with("STUDYVAULT_") {
             cmd.env_remove(name);
         }
+    }
+    if let Some(w) = workers {
+        cmd.env("STUDYVAULT_WORKERS", w.to_string());
     }
     let child = cmd
         .arg("serve")
