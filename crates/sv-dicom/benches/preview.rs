@@ -2,8 +2,7 @@
 //!
 //! `cargo bench -p sv-dicom --bench preview` (release profile); prints ms per instance.
 
-#[path = "../tests/common/synth.rs"]
-mod synth;
+use sv_dicom::synthetic as synth;
 
 use std::time::{Duration, Instant};
 

@@ -30,6 +30,9 @@ mod scan;
 mod summary;
 pub mod values;
 
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
+
 pub use error::{DicomError, RenderError};
 pub use limits::Limits;
 pub use parse::{ParsedInstance, parse, parse_for_preview, parse_header};

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::synth::{self, Spec};
 use dicom_core::value::{DataSetSequence, PrimitiveValue};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
+use sv_dicom::synthetic::{self as synth, Spec};
 use sv_dicom::{Limits, ParsedInstance, PreviewFormat, PreviewOptions, RenderedImage, parse};
 
 fn parsed(spec: &Spec) -> ParsedInstance {

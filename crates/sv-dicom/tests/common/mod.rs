@@ -1,7 +1,6 @@
 //! Shared test helpers: fixture paths and a tiny byte-level DICOM writer for hostile inputs.
 #![allow(dead_code)]
 
-pub mod synth;
 pub mod thumbs;
 
 use std::path::PathBuf;

@@ -1,4 +1,8 @@
-//! Synthetic DICOM instances written with dicom-rs: structured 16-bit images for tests and benches.
+//! Synthetic DICOM instances written with dicom-rs: structured 16-bit images for tests and
+//! benchmarks, here and in the crates above (feature `synthetic`).
+//!
+//! Test support only: unlike the rest of this crate, [`Spec::extra`] takes dicom-rs elements,
+//! so tests can add LUT sequences and other attributes. Names and UIDs are invented.
 #![allow(dead_code)]
 
 use dicom_core::value::PrimitiveValue;
@@ -25,6 +29,12 @@ pub struct Spec {
     pub value: fn(u32, u32, u32) -> i32,
     /// Further attributes (LUT sequences, VOI LUT Function …).
     pub extra: Vec<InMemElement>,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_uid: String,
+    pub instance_number: Option<i32>,
+    /// Added to the frame index given to `value`, so the slices of a series differ.
+    pub slice: u32,
 }
 
 impl Spec {
@@ -41,15 +51,22 @@ impl Spec {
             pixel_spacing: None,
             value,
             extra: Vec::new(),
+            study_uid: "2.25.1002".to_owned(),
+            series_uid: "2.25.1003".to_owned(),
+            sop_uid: "2.25.1001".to_owned(),
+            instance_number: None,
+            slice: 0,
         }
     }
 }
 
 /// A CT-like slice: body ellipse, bone ring, soft-tissue texture, air outside (HU + 1024).
-pub fn ct_value(_f: u32, r: u32, c: u32) -> i32 {
+/// The body's size and texture change with `f` (slice or frame); `f = 0` is the reference slice.
+pub fn ct_value(f: u32, r: u32, c: u32) -> i32 {
     let (y, x) = (r as f64 / 256.0 - 1.0, c as f64 / 256.0 - 1.0);
-    let d = (x * x / 0.8 + y * y / 0.6).sqrt();
-    let texture = ((r * 7 + c * 13) % 37) as f64 - 18.0;
+    let k = 1.0 + 0.15 * (f as f64 * 0.37).sin();
+    let d = (x * x / (0.8 * k) + y * y / (0.6 * k)).sqrt();
+    let texture = ((r * 7 + c * 13 + f * 5) % 37) as f64 - 18.0;
     let hu = if d > 1.0 {
         -1000.0
     } else if d > 0.93 {
@@ -77,16 +94,16 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
     for f in 0..u32::from(spec.frames) {
         for r in 0..u32::from(spec.rows) {
             for c in 0..u32::from(spec.cols) {
-                words.push((spec.value)(f, r, c) as u16);
+                words.push((spec.value)(f + spec.slice, r, c) as u16);
             }
         }
     }
     let mut obj = InMemDicomObject::from_element_iter([
         DataElement::new(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
-        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001"),
+        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, spec.sop_uid.as_str()),
         DataElement::new(tags::MODALITY, VR::CS, "CT"),
-        DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.1002"),
-        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1003"),
+        DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, spec.study_uid.as_str()),
+        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, spec.series_uid.as_str()),
         DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16)),
         DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, spec.photometric),
         DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(spec.rows)),
@@ -109,6 +126,13 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
         ),
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into())),
     ]);
+    if let Some(n) = spec.instance_number {
+        obj.put(DataElement::new(
+            tags::INSTANCE_NUMBER,
+            VR::IS,
+            n.to_string(),
+        ));
+    }
     if spec.frames > 1 {
         obj.put(DataElement::new(
             tags::NUMBER_OF_FRAMES,
@@ -171,5 +195,33 @@ pub fn radiograph() -> Vec<u8> {
     let mut spec = Spec::new(3000, 2500, xray_value);
     spec.photometric = "MONOCHROME1";
     spec.pixel_spacing = Some((0.139, 0.139));
+    instance(&spec)
+}
+
+/// Slice `index` (0-based) of a synthetic 512×512 CT series: its own SOP Instance UID
+/// (`<series>.<index + 1>`), InstanceNumber `index + 1`, and pixels that differ from slice to
+/// slice, as a real series' do.
+pub fn ct_series_slice(study_uid: &str, series_uid: &str, index: u32) -> Vec<u8> {
+    let mut spec = Spec::new(512, 512, ct_value);
+    spec.rescale = Some((1.0, -1024.0));
+    spec.window = Some((40.0, 400.0));
+    spec.study_uid = study_uid.to_owned();
+    spec.series_uid = series_uid.to_owned();
+    spec.sop_uid = format!("{series_uid}.{}", index + 1);
+    spec.instance_number = Some(index as i32 + 1);
+    spec.slice = index;
+    instance(&spec)
+}
+
+/// Image `index` (0-based) of a series of synthetic 2500×3000 radiographs.
+pub fn radiograph_instance(study_uid: &str, series_uid: &str, index: u32) -> Vec<u8> {
+    let mut spec = Spec::new(3000, 2500, xray_value);
+    spec.photometric = "MONOCHROME1";
+    spec.pixel_spacing = Some((0.139, 0.139));
+    spec.study_uid = study_uid.to_owned();
+    spec.series_uid = series_uid.to_owned();
+    spec.sop_uid = format!("{series_uid}.{}", index + 1);
+    spec.instance_number = Some(index as i32 + 1);
+    spec.slice = index;
     instance(&spec)
 }
