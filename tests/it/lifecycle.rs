@@ -11,6 +11,7 @@ struct SlowReader {
     bytes: Vec<u8>,
     at: usize,
     stalled: bool,
+    stall: Duration,
 }
 
 impl Read for SlowReader {
@@ -18,7 +19,7 @@ impl Read for SlowReader {
         let half = self.bytes.len() / 2;
         if self.at >= half && !self.stalled {
             self.stalled = true;
-            std::thread::sleep(Duration::from_millis(1500));
+            std::thread::sleep(self.stall);
         }
         let end = if self.stalled { self.bytes.len() } else { half };
         let n = (end - self.at).min(buf.len());
@@ -46,6 +47,7 @@ fn sigterm_finishes_the_upload_in_flight_and_it_survives_a_restart() {
             bytes: body,
             at: 0,
             stalled: false,
+            stall: Duration::from_millis(1500),
         };
         let mut response = agent()
             .post(&url)
@@ -76,4 +78,32 @@ fn sigterm_finishes_the_upload_in_flight_and_it_survives_a_restart() {
         1,
         "durable across the restart"
     );
+}
+
+#[test]
+fn a_body_that_stalls_past_the_idle_timeout_is_refused_and_the_server_goes_on() {
+    let server = Server::start_with(Options {
+        env: vec![("STUDYVAULT_BODY_IDLE_TIMEOUT_SECS".into(), "1".into())],
+        ..Options::default()
+    });
+    let (rid, token) = server.create_record("Stalled Upload");
+    let reader = SlowReader {
+        bytes: fixture("CT_small.dcm"),
+        at: 0,
+        stalled: false,
+        stall: Duration::from_millis(2500),
+    };
+    let result = agent()
+        .post(server.url(&format!("/v1/records/{rid}/studies")))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/dicom")
+        .send(ureq::SendBody::from_owned_reader(reader));
+    // The server answers (a 4xx) or drops the connection; either way nothing is stored.
+    if let Ok(response) = result {
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{status}");
+    }
+    assert_eq!(server.get("/healthz", None).status, 200);
+    let list = server.get(&format!("/v1/records/{rid}/studies"), Some(&token));
+    assert_eq!(list.json().as_array().unwrap().len(), 0);
 }

@@ -9,7 +9,7 @@ use crate::secret::Secret;
 
 /// A personal health record store for medical images (HealthVault-style, DICOM in, previews out).
 #[derive(Debug, Parser)]
-#[command(name = "studyvault", version, about, long_about = None)]
+#[command(name = "studyvault", version)]
 pub struct Cli {
     /// Configuration file [default: ./studyvault.toml if present, else <data>/studyvault.toml].
     #[arg(long, global = true, env = "STUDYVAULT_CONFIG", value_name = "FILE")]
