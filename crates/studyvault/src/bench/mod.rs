@@ -26,7 +26,7 @@ use servers::Server;
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// CT slices (512×512, 16-bit) sent per ingest step, for each client count.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub instances: usize,
     /// Client counts for the ingest steps.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
