@@ -65,13 +65,15 @@ impl Vault {
             return Ok(report);
         }
 
-        let blob_id = BlobId::of(bytes);
-        report.blob_id = Some(blob_id);
+        // Only an instance already stored needs its hash now (the blob store hashes while it
+        // writes): a new one is hashed once.
         if let Some((thing, existing)) = self
             .inner
             .meta
             .instance(record, &summary.sop_instance_uid)?
         {
+            let blob_id = BlobId::of(bytes);
+            report.blob_id = Some(blob_id);
             report.thing_id = Some(thing);
             if existing.blob_id == blob_id {
                 report.status = IngestStatus::Duplicate;
@@ -86,6 +88,7 @@ impl Vault {
         }
 
         let stored = self.inner.blobs.put_bytes(bytes)?;
+        report.blob_id = Some(stored.id);
         let (preview, preview_error) = self.render_and_store_preview(&parsed)?;
         report.preview = preview.is_some();
         report.reason = preview_error.clone();
