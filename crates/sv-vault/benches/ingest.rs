@@ -1,0 +1,154 @@
+//! The whole ingest pipeline per instance: parse, hash, store, render, encode, metadata, fsync.
+//!
+//! `cargo bench -p sv-vault --bench ingest` (release) prints:
+//! - CPU and wall time per instance for a synthetic 512×512 16-bit CT slice (200 of one series)
+//!   and a 2500×3000 16-bit radiograph (20), into a fresh vault with every write durable;
+//! - the process's peak RSS over that run;
+//! - metadata per instance (logical and on disk) after a 1,000-instance study ingested one
+//!   instance at a time.
+//!
+//! Inputs are generated one at a time, outside the timed windows, so they do not inflate RSS.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sv_blob::LocalBlobStore;
+use sv_dicom::synthetic::{ct_series_slice, radiograph_instance};
+use sv_meta::{MetaStore, SledMetaStore};
+use sv_model::{Record, RecordId, Timestamp};
+use sv_vault::{IngestOptions, IngestStatus, Vault, VaultConfig};
+
+struct Bench {
+    vault: Vault,
+    meta: Arc<SledMetaStore>,
+    record: RecordId,
+    _dir: tempfile::TempDir,
+}
+
+fn fresh_vault() -> Bench {
+    // Under target/, on the real disk: fsync costs what it costs in production.
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/sv-vault-bench");
+    std::fs::create_dir_all(&base).unwrap();
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let meta = Arc::new(SledMetaStore::open(dir.path().join("meta")).unwrap());
+    let blobs = Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
+    let config = VaultConfig {
+        workers: 1,
+        ..VaultConfig::default()
+    };
+    let vault = Vault::with_stores(meta.clone(), blobs, config);
+    let record = RecordId::new_random();
+    meta.create_record(&Record {
+        id: record,
+        name: "bench".into(),
+        created: Timestamp::now(),
+    })
+    .unwrap();
+    Bench {
+        vault,
+        meta,
+        record,
+        _dir: dir,
+    }
+}
+
+/// User + system CPU time of the whole process (all threads), from /proc/self/stat.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of the full line (utime, stime) are 11 and 12 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+struct Costs {
+    cpu: Duration,
+    wall: Duration,
+    n: u32,
+}
+
+fn ingest_series(b: &Bench, n: u32, make: fn(&str, &str, u32) -> Vec<u8>, tag: &str) -> Costs {
+    let study = format!("2.25.{}.{tag}", std::process::id());
+    let series = format!("{study}.1");
+    let mut costs = Costs {
+        cpu: Duration::ZERO,
+        wall: Duration::ZERO,
+        n,
+    };
+    for i in 0..n {
+        let bytes = make(&study, &series, i);
+        let (cpu0, wall0) = (cpu_time(), Instant::now());
+        let report = b
+            .vault
+            .ingest_blocking(b.record, &bytes, &IngestOptions::default())
+            .unwrap();
+        costs.wall += wall0.elapsed();
+        costs.cpu += cpu_time() - cpu0;
+        assert_eq!(report.status, IngestStatus::Stored, "{:?}", report.reason);
+        assert!(report.preview, "every synthetic instance gets a preview");
+    }
+    costs
+}
+
+fn per_instance(d: Duration, n: u32) -> String {
+    format!("{:8.2} ms", d.as_secs_f64() * 1000.0 / f64::from(n))
+}
+
+fn main() {
+    // `cargo test --benches` runs this without `--bench`: keep that run short.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (ct_n, xr_n, big_n) = if full { (200, 20, 1000) } else { (5, 1, 20) };
+
+    let b = fresh_vault();
+    let rss_before = status_kib("VmRSS:");
+    let ct = ingest_series(&b, ct_n, ct_series_slice, "ct");
+    let xr = ingest_series(&b, xr_n, radiograph_instance, "xr");
+    let peak = status_kib("VmHWM:");
+    println!("ingest pipeline per instance (parse, hash, store, render, encode, metadata, fsync)");
+    println!("  {:<38} {:>11} {:>11}", "", "CPU", "wall");
+    println!(
+        "  {:<38} {} {}",
+        format!("CT 512x512 16-bit ({ct_n} of one series)"),
+        per_instance(ct.cpu, ct.n),
+        per_instance(ct.wall, ct.n)
+    );
+    println!(
+        "  {:<38} {} {}",
+        format!("radiograph 2500x3000 16-bit ({xr_n})"),
+        per_instance(xr.cpu, xr.n),
+        per_instance(xr.wall, xr.n)
+    );
+    println!(
+        "  peak RSS over the run: {:.1} MB (RSS before: {:.1} MB)",
+        peak as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+    drop(b);
+
+    let b = fresh_vault();
+    let before_logical = b.meta.logical_size().unwrap();
+    let before_disk = b.meta.size_on_disk().unwrap();
+    let big = ingest_series(&b, big_n, ct_series_slice, "big");
+    let logical = b.meta.logical_size().unwrap() - before_logical;
+    let disk = b.meta.size_on_disk().unwrap().saturating_sub(before_disk);
+    println!("metadata after a {big_n}-instance study, one instance at a time");
+    println!(
+        "  logical (keys + values): {:7.0} B per instance",
+        logical as f64 / f64::from(big_n)
+    );
+    println!(
+        "  on disk (sled files):    {:7.0} B per instance",
+        disk as f64 / f64::from(big_n)
+    );
+    println!(
+        "  ingest wall time:        {} per instance",
+        per_instance(big.wall, big.n)
+    );
+}
