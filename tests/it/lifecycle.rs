@@ -12,6 +12,8 @@ struct SlowReader {
     at: usize,
     stalled: bool,
     stall: Duration,
+    /// Told when the first half is out (the request is surely in flight).
+    in_flight: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Read for SlowReader {
@@ -19,6 +21,9 @@ impl Read for SlowReader {
         let half = self.bytes.len() / 2;
         if self.at >= half && !self.stalled {
             self.stalled = true;
+            if let Some(tx) = self.in_flight.take() {
+                let _ = tx.send(());
+            }
             std::thread::sleep(self.stall);
         }
         let end = if self.stalled { self.bytes.len() } else { half };
@@ -42,12 +47,14 @@ fn sigterm_finishes_the_upload_in_flight_and_it_survives_a_restart() {
     let ct = fixture("CT_small.dcm");
     let body = ct.clone();
     let auth = format!("Bearer {token}");
+    let (tx, in_flight) = std::sync::mpsc::channel();
     let upload = std::thread::spawn(move || {
         let reader = SlowReader {
             bytes: body,
             at: 0,
             stalled: false,
             stall: Duration::from_millis(1500),
+            in_flight: Some(tx),
         };
         let mut response = agent()
             .post(&url)
@@ -58,7 +65,8 @@ fn sigterm_finishes_the_upload_in_flight_and_it_survives_a_restart() {
         let status = response.status().as_u16();
         (status, response.body_mut().read_to_string().unwrap())
     });
-    std::thread::sleep(Duration::from_millis(500));
+    in_flight.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
     assert!(server.stop(), "exit 0 after a graceful shutdown");
     let (status, report) = upload.join().unwrap();
     assert_eq!(status, 201, "{report}");
@@ -92,6 +100,7 @@ fn a_body_that_stalls_past_the_idle_timeout_is_refused_and_the_server_goes_on() 
         at: 0,
         stalled: false,
         stall: Duration::from_millis(2500),
+        in_flight: None,
     };
     let result = agent()
         .post(server.url(&format!("/v1/records/{rid}/studies")))
