@@ -225,3 +225,61 @@ pub fn radiograph_instance(study_uid: &str, series_uid: &str, index: u32) -> Vec
     spec.slice = index;
     instance(&spec)
 }
+
+/// A Key Object Selection document of the study naming `key_images` (CT SOP Instance UIDs) in
+/// its content tree, as a viewer writes one when a reader flags images.
+pub fn key_object_selection(
+    study_uid: &str,
+    series_uid: &str,
+    sop_uid: &str,
+    key_images: &[&str],
+) -> Vec<u8> {
+    use dicom_core::value::DataSetSequence;
+    let reference = |uid: &str| {
+        InMemDicomObject::from_element_iter([
+            DataElement::new(
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                uids::CT_IMAGE_STORAGE,
+            ),
+            DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid),
+        ])
+    };
+    let content_item = |uid: &str| {
+        InMemDicomObject::from_element_iter([
+            DataElement::new(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+            DataElement::new(tags::VALUE_TYPE, VR::CS, "IMAGE"),
+            DataElement::new(
+                tags::REFERENCED_SOP_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![reference(uid)]),
+            ),
+        ])
+    };
+    let content: Vec<InMemDicomObject> = key_images.iter().map(|uid| content_item(uid)).collect();
+    let obj = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            uids::KEY_OBJECT_SELECTION_DOCUMENT_STORAGE,
+        ),
+        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, sop_uid),
+        DataElement::new(tags::MODALITY, VR::CS, "KO"),
+        DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, study_uid),
+        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
+        DataElement::new(tags::SERIES_NUMBER, VR::IS, "99"),
+        DataElement::new(tags::INSTANCE_NUMBER, VR::IS, "1"),
+        DataElement::new(tags::VALUE_TYPE, VR::CS, "CONTAINER"),
+        DataElement::new(
+            tags::CONTENT_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(content),
+        ),
+    ]);
+    let file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .expect("meta");
+    let mut out = Vec::new();
+    file.write_all(&mut out).expect("write");
+    out
+}

@@ -376,3 +376,62 @@ async fn concurrent_async_ingests_of_one_study_all_land() {
     let view = t.vault.study_blocking(t.record, studies[0].1).unwrap();
     assert_eq!(view.instances.len(), files.len());
 }
+
+#[test]
+fn key_images_of_a_key_object_selection_reach_the_study() {
+    use sv_dicom::synthetic::{ct_series_slice, key_object_selection};
+    let t = test_vault();
+    let (study, series) = ("2.25.77.1", "2.25.77.1.1");
+    for i in 0..5 {
+        let report = t
+            .vault
+            .ingest_blocking(
+                t.record,
+                &ct_series_slice(study, series, i),
+                &IngestOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(report.status, IngestStatus::Stored);
+    }
+    // Slices 2 and 4 (SOP UIDs <series>.2 and <series>.4) are the key images; a third
+    // reference names an image this study does not hold.
+    let kos = key_object_selection(
+        study,
+        "2.25.77.1.99",
+        "2.25.77.1.99.1",
+        &["2.25.77.1.1.4", "2.25.77.1.1.2", "2.25.9.9"],
+    );
+    let report = t
+        .vault
+        .ingest_blocking(t.record, &kos, &IngestOptions::default())
+        .unwrap();
+    assert_eq!(report.status, IngestStatus::Stored, "{:?}", report.reason);
+    assert!(!report.preview, "a KOS document has no pixels");
+
+    let view = t
+        .vault
+        .study_by_uid_blocking(t.record, study)
+        .unwrap()
+        .unwrap();
+    let keys: Vec<&str> = view
+        .assembly
+        .study
+        .key_images
+        .iter()
+        .map(|k| k.image_blob_name.as_str())
+        .collect();
+    assert_eq!(keys, ["2.25.77.1.1.4", "2.25.77.1.1.2"]);
+    // The study preview is the first key image's, not the first series' middle image.
+    let key_preview = view
+        .instances
+        .iter()
+        .find(|f| f.sop_instance_uid == "2.25.77.1.1.4")
+        .unwrap();
+    let study_preview = view.assembly.study.preview_blob_name.as_ref().unwrap();
+    assert_eq!(
+        view.thing.blob(study_preview.as_str()).unwrap().blob_id,
+        key_preview.preview.as_ref().unwrap().blob_id
+    );
+    xmllint_study(&view.thing.data_xml).unwrap();
+    assert!(view.thing.data_xml.contains("<key-images>"));
+}
