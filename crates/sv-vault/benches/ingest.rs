@@ -52,14 +52,9 @@ fn fresh_vault() -> Bench {
     }
 }
 
-/// User + system CPU time of the whole process (all threads), from /proc/self/stat.
+/// CPU time of the whole process, every thread (also those that have exited), exactly.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of the full line (utime, stime) are 11 and 12 after the name.
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+    cpu_time::ProcessTime::now().as_duration()
 }
 
 fn status_kib(field: &str) -> u64 {

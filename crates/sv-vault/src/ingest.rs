@@ -87,9 +87,19 @@ impl Vault {
             }
         }
 
-        let stored = self.inner.blobs.put_bytes(bytes)?;
+        // The file's write and fsyncs overlap the render: neither needs the other, and both
+        // are durable before the metadata names them.
+        let (stored, rendered) = std::thread::scope(|scope| {
+            let store_file = scope.spawn(|| self.inner.blobs.put_bytes(bytes));
+            let rendered = self.render_and_store_preview(&parsed);
+            let stored = store_file
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (stored, rendered)
+        });
+        let stored = stored?;
         report.blob_id = Some(stored.id);
-        let (preview, preview_error) = self.render_and_store_preview(&parsed)?;
+        let (preview, preview_error) = rendered?;
         report.preview = preview.is_some();
         report.reason = preview_error.clone();
         let facts = instance_facts(summary, stored.id, stored.len, preview, preview_error);
