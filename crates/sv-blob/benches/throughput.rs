@@ -33,7 +33,9 @@ fn put_store(store: &LocalBlobStore, data: &mut [u8], counter: &mut u64) -> Dura
     elapsed
 }
 
-fn put_plain(dir: &Path, data: &mut [u8], counter: &mut u64) -> Duration {
+/// Plain `write` + `fsync` + blake3, the baseline; with `durable_name`, also the
+/// directory fsync that makes a new file's name survive a crash, which any durable store owes.
+fn put_plain(dir: &Path, data: &mut [u8], counter: &mut u64, durable_name: bool) -> Duration {
     stamp(data, counter);
     let path = dir.join("plain-put.bin");
     let started = Instant::now();
@@ -44,6 +46,11 @@ fn put_plain(dir: &Path, data: &mut [u8], counter: &mut u64) -> Duration {
         file.write_all(chunk).expect("write");
     }
     file.sync_all().expect("fsync");
+    if durable_name {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .expect("fsync dir");
+    }
     std::hint::black_box(hasher.finalize());
     let elapsed = started.elapsed();
     std::fs::remove_file(&path).expect("remove");
@@ -129,7 +136,11 @@ fn criterion_groups(c: &mut Criterion, fixtures: &mut [(Fixture, &str)]) {
             b.iter_custom(|n| sum(n, || put_store(&f.store, &mut f.data, &mut f.counter)))
         });
         group.bench_function("plain write+fsync+blake3", |b| {
-            b.iter_custom(|n| sum(n, || put_plain(&f.plain_dir, &mut f.data, &mut f.counter)))
+            b.iter_custom(|n| {
+                sum(n, || {
+                    put_plain(&f.plain_dir, &mut f.data, &mut f.counter, false)
+                })
+            })
         });
         group.finish();
 
@@ -161,14 +172,21 @@ fn print_ratios(fixtures: &mut [(Fixture, &str)]) {
     println!("\nsv-blob vs plain, medians of alternating runs (ratio = store throughput / plain):");
     for (f, label) in fixtures.iter_mut() {
         let rounds = if f.data.len() > MIB { 7 } else { 101 };
-        let (mut ps, mut pp, mut gs, mut gp) = (vec![], vec![], vec![], vec![]);
+        let (mut ps, mut pp, mut pd, mut gs, mut gp) = (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..rounds {
             ps.push(put_store(&f.store, &mut f.data, &mut f.counter));
-            pp.push(put_plain(&f.plain_dir, &mut f.data, &mut f.counter));
+            pp.push(put_plain(&f.plain_dir, &mut f.data, &mut f.counter, false));
+            pd.push(put_plain(&f.plain_dir, &mut f.data, &mut f.counter, true));
             gs.push(get_store(&f.store, &f.stored, &mut f.buf));
             gp.push(get_plain(&f.plain_file, &mut f.buf));
         }
         let mibs = |d: Duration| f.data.len() as f64 / MIB as f64 / d.as_secs_f64();
+        let (store_put, durable) = (median(ps.clone()), median(pd));
+        println!(
+            "  put {label:>6}: plain + directory fsync {:>7.0} MiB/s, ratio {:.2} (a durable name)",
+            mibs(durable),
+            durable.as_secs_f64() / store_put.as_secs_f64()
+        );
         for (what, store, plain) in [
             ("put", median(ps), median(pp)),
             ("get", median(gs), median(gp)),
