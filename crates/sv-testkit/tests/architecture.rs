@@ -1,0 +1,96 @@
+//! The crate graph keeps DESIGN.md's layering: dependencies point down, and each engine is
+//! known by exactly one crate (sled by sv-meta, dicom-rs by sv-dicom, axum by the HTTP crates).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The normal (not dev) dependencies of a workspace crate, by name.
+fn dependencies(krate: &str) -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(krate)
+        .join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let manifest: toml::Table = text.parse().unwrap();
+    manifest
+        .get("dependencies")
+        .and_then(|d| d.as_table())
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+const CRATES: [&str; 9] = [
+    "sv-blob",
+    "sv-model",
+    "sv-meta",
+    "sv-dicom",
+    "sv-hvxml",
+    "sv-vault",
+    "sv-api",
+    "sv-testkit",
+    "studyvault",
+];
+
+/// Internal crates each crate may depend on (DESIGN.md, Layout).
+fn allowed_internal(krate: &str) -> &'static [&'static str] {
+    match krate {
+        "sv-blob" => &[],
+        "sv-model" => &["sv-blob"],
+        "sv-meta" => &["sv-model", "sv-blob"],
+        "sv-dicom" => &[],
+        "sv-hvxml" => &["sv-model"],
+        "sv-vault" => &["sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-hvxml"],
+        "sv-api" => &["sv-model", "sv-blob", "sv-meta", "sv-vault", "sv-hvxml"],
+        "sv-testkit" => &["sv-model", "sv-blob", "sv-meta"],
+        "studyvault" => &[
+            "sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-vault", "sv-api", "sv-hvxml",
+        ],
+        other => panic!("unknown crate {other}"),
+    }
+}
+
+#[test]
+fn internal_dependencies_point_down() {
+    for krate in CRATES {
+        let allowed: BTreeSet<&str> = allowed_internal(krate).iter().copied().collect();
+        for dep in dependencies(krate) {
+            let internal = dep.starts_with("sv-") || dep == "studyvault";
+            assert!(
+                !internal || allowed.contains(dep.as_str()),
+                "{krate} must not depend on {dep}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_engine_is_known_by_one_layer() {
+    for krate in CRATES {
+        let deps = dependencies(krate);
+        let uses = |prefix: &str| deps.iter().any(|d| d.starts_with(prefix));
+        assert_eq!(
+            uses("sled"),
+            krate == "sv-meta",
+            "{krate}: only sv-meta knows sled"
+        );
+        assert_eq!(
+            uses("dicom-"),
+            krate == "sv-dicom",
+            "{krate}: only sv-dicom knows dicom-rs"
+        );
+        if uses("axum") || uses("tower") {
+            assert!(
+                ["sv-api", "studyvault"].contains(&krate),
+                "{krate}: only the HTTP crates know axum"
+            );
+        }
+    }
+    // The model has no IO and no wire format.
+    let model = dependencies("sv-model");
+    for banned in ["serde", "quick-xml", "tokio", "sled"] {
+        assert!(
+            !model.contains(banned),
+            "sv-model must not depend on {banned}"
+        );
+    }
+}
