@@ -2,7 +2,9 @@
 //!
 //! `cargo bench -p sv-vault --bench ingest` (release) prints:
 //! - CPU and wall time per instance for a synthetic 512×512 16-bit CT slice (200 of one series)
-//!   and a 2500×3000 16-bit radiograph (20), into a fresh vault with every write durable;
+//!   and a 2500×3000 16-bit radiograph (20), into a fresh vault with every write durable, next
+//!   to the CPU of parse + render + encode alone on the same bytes (what storage adds is the
+//!   difference);
 //! - the process's peak RSS over that run;
 //! - metadata per instance (logical and on disk) after a 1,000-instance study ingested one
 //!   instance at a time.
@@ -66,6 +68,8 @@ fn status_kib(field: &str) -> u64 {
 struct Costs {
     cpu: Duration,
     wall: Duration,
+    /// CPU of parse + render + encode alone, on the same bytes, without storing anything.
+    render_cpu: Duration,
     n: u32,
 }
 
@@ -75,10 +79,16 @@ fn ingest_series(b: &Bench, n: u32, make: fn(&str, &str, u32) -> Vec<u8>, tag: &
     let mut costs = Costs {
         cpu: Duration::ZERO,
         wall: Duration::ZERO,
+        render_cpu: Duration::ZERO,
         n,
     };
+    let config = b.vault.config().clone();
     for i in 0..n {
         let bytes = make(&study, &series, i);
+        let cpu0 = cpu_time();
+        let parsed = sv_dicom::parse(&bytes, &config.limits).unwrap();
+        std::hint::black_box(parsed.render_preview(&config.preview).unwrap());
+        costs.render_cpu += cpu_time() - cpu0;
         let (cpu0, wall0) = (cpu_time(), Instant::now());
         let report = b
             .vault
@@ -107,19 +117,21 @@ fn main() {
     let xr = ingest_series(&b, xr_n, radiograph_instance, "xr");
     let peak = status_kib("VmHWM:");
     println!("ingest pipeline per instance (parse, hash, store, render, encode, metadata, fsync)");
-    println!("  {:<38} {:>11} {:>11}", "", "CPU", "wall");
     println!(
-        "  {:<38} {} {}",
-        format!("CT 512x512 16-bit ({ct_n} of one series)"),
-        per_instance(ct.cpu, ct.n),
-        per_instance(ct.wall, ct.n)
+        "  {:<38} {:>11} {:>11} {:>24}",
+        "", "CPU", "wall", "parse+render+encode CPU"
     );
-    println!(
-        "  {:<38} {} {}",
-        format!("radiograph 2500x3000 16-bit ({xr_n})"),
-        per_instance(xr.cpu, xr.n),
-        per_instance(xr.wall, xr.n)
-    );
+    for (label, c) in [
+        (format!("CT 512x512 16-bit ({ct_n} of one series)"), &ct),
+        (format!("radiograph 2500x3000 16-bit ({xr_n})"), &xr),
+    ] {
+        println!(
+            "  {label:<38} {} {} {:>24}",
+            per_instance(c.cpu, c.n),
+            per_instance(c.wall, c.n),
+            per_instance(c.render_cpu, c.n)
+        );
+    }
     println!(
         "  peak RSS over the run: {:.1} MB (RSS before: {:.1} MB)",
         peak as f64 / 1024.0,
