@@ -2,11 +2,11 @@
 //!
 //! Architecture invariants:
 //! - this crate knows nothing of DICOM, things or records: it stores bytes under their blake3 hash;
-//! - a blob visible at its final path is complete and durable (temp file, fsync, rename, directory
-//!   fsync), and a multi-group blob's outboard is durable with it (or rebuilt, verified, on read);
-//! - a reader never hands out bytes it has not verified against the id: whole small blobs are
-//!   hashed before the first byte, larger ones group by group against the outboard, which is
-//!   itself checked to merge to the id;
+//! - a blob visible at its final path is complete and durable (temp file, fsync, link, directory
+//!   fsync), and a large blob's outboard is durable with it (or rebuilt, verified, on read);
+//! - a reader never hands out bytes it has not verified against the id: blobs up to
+//!   [`LocalOptions::whole_verify_max`] are hashed whole before the first byte, larger ones
+//!   group by group against the outboard, which is itself checked to merge to the id;
 //! - the API is synchronous `std::io`; async callers run it on blocking threads.
 //!
 //! ```
@@ -34,7 +34,7 @@ use std::ops::Range;
 
 pub use error::{BlobError, CorruptKind, is_corrupt_io};
 pub use id::{BlobId, HexDigits, ParseBlobIdError};
-pub use local::{LAYOUT, LocalBlobStore};
+pub use local::{LAYOUT, LocalBlobStore, LocalOptions};
 pub use memory::MemoryBlobStore;
 
 /// A stream of blob bytes; verification failures surface as `io::Error`s wrapping

@@ -7,3 +7,11 @@ mod memory {
 mod local {
     sv_testkit::blob_store_conformance!(sv_testkit::blob_conformance::TempLocalStore::new());
 }
+
+/// The local store again, with outboards from two groups up, so every range test also runs
+/// through group-by-group verification.
+mod local_with_outboards {
+    sv_testkit::blob_store_conformance!(
+        sv_testkit::blob_conformance::TempLocalStore::with_outboards()
+    );
+}

@@ -52,7 +52,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn flipped_byte_fails_only_the_affected_group() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(5 * G as usize + 100, 1);
     let id = store.put_bytes(&bytes).unwrap().id;
     flip_byte(&store.blob_path(&id), 2 * G + 10);
@@ -92,7 +92,7 @@ fn flipped_byte_fails_only_the_affected_group() {
 
 #[test]
 fn bytes_before_a_bad_group_are_handed_out_and_the_bad_group_never_is() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize, 2);
     let id = store.put_bytes(&bytes).unwrap().id;
     flip_byte(&store.blob_path(&id), G + 1);
@@ -114,7 +114,7 @@ fn bytes_before_a_bad_group_are_handed_out_and_the_bad_group_never_is() {
 
 #[test]
 fn flipped_byte_in_a_small_blob_fails_get_and_verify() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let id = store.put_bytes(&test_bytes(3000, 3)).unwrap().id;
     flip_byte(&store.blob_path(&id), 2999);
     for range in [None, Some(0..10)] {
@@ -129,7 +129,7 @@ fn flipped_byte_in_a_small_blob_fails_get_and_verify() {
 
 #[test]
 fn truncated_blob_is_corrupt() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(4 * G as usize + 7, 4);
     let id = store.put_bytes(&bytes).unwrap().id;
     let path = store.blob_path(&id);
@@ -161,7 +161,7 @@ fn truncated_blob_is_corrupt() {
 
 #[test]
 fn truncation_while_reading_is_caught() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(4 * G as usize, 5);
     let id = store.put_bytes(&bytes).unwrap().id;
     let mut reader = store.get(&id, None).unwrap();
@@ -181,7 +181,7 @@ fn truncation_while_reading_is_caught() {
 
 #[test]
 fn bad_outboard_is_corrupt_missing_one_is_rebuilt_and_a_re_put_repairs_it() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize + 1, 6);
     let id = store.put_bytes(&bytes).unwrap().id;
     let outboard = store.outboard_path(&id);
@@ -224,7 +224,7 @@ fn bad_outboard_is_corrupt_missing_one_is_rebuilt_and_a_re_put_repairs_it() {
 
 #[test]
 fn small_blobs_have_no_outboard_and_list_ignores_sidecars() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let small = store.put_bytes(&test_bytes(G as usize, 7)).unwrap().id;
     let big = store.put_bytes(&test_bytes(G as usize + 1, 7)).unwrap().id;
     assert!(!store.outboard_path(&small).exists());
@@ -312,7 +312,7 @@ impl Read for WatchingReader<'_> {
 
 #[test]
 fn nothing_partial_is_visible_at_the_final_path() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize + 99, 9);
     let blobs_dir = store.root().join("blobs");
     let mut failing = WatchingReader {
@@ -337,7 +337,7 @@ fn nothing_partial_is_visible_at_the_final_path() {
 
 #[test]
 fn racing_identical_puts_create_exactly_once() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(2 * G as usize + 3, 10);
     let created = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
@@ -356,7 +356,7 @@ fn racing_identical_puts_create_exactly_once() {
 
 #[test]
 fn a_failed_direct_read_leaves_no_unverified_bytes_in_the_buffer() {
-    let store = TempLocalStore::new();
+    let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize, 11);
     let id = store.put_bytes(&bytes).unwrap().id;
     flip_byte(&store.blob_path(&id), G + 5);
@@ -369,4 +369,32 @@ fn a_failed_direct_read_leaves_no_unverified_bytes_in_the_buffer() {
         buf.iter().all(|&b| b == 0 || b == 0xAA),
         "unverified bytes left in the buffer"
     );
+}
+
+#[test]
+fn by_default_blobs_up_to_a_mebibyte_are_verified_whole_without_an_outboard() {
+    let store = TempLocalStore::new();
+    let limit = sv_blob::LocalOptions::default().whole_verify_max as usize;
+    let bytes = test_bytes(limit, 12);
+    let id = store.put_bytes(&bytes).unwrap().id;
+    let bigger = store.put_bytes(&test_bytes(limit + 1, 12)).unwrap().id;
+    assert!(
+        !store.outboard_path(&id).exists(),
+        "no outboard at the limit"
+    );
+    assert!(
+        store.outboard_path(&bigger).exists(),
+        "an outboard above it"
+    );
+    assert_eq!(
+        read_all(&*store, &id, Some(3 * G..3 * G + 9)),
+        &bytes[3 * G as usize..][..9]
+    );
+    // Verified whole: a flipped byte anywhere fails every read of the blob.
+    flip_byte(&store.blob_path(&id), 10);
+    assert!(matches!(
+        corrupt_kind(store.get(&id, Some(3 * G..3 * G + 9)).err().unwrap()),
+        CorruptKind::ContentMismatch
+    ));
+    assert!(store.verify(&id).unwrap_err().is_corrupt());
 }

@@ -10,7 +10,7 @@
 use std::io::{self, Read};
 use std::ops::Deref;
 
-use sv_blob::{BlobError, BlobId, BlobStore, LocalBlobStore, tree::GROUP_LEN};
+use sv_blob::{BlobError, BlobId, BlobStore, LocalBlobStore, LocalOptions, tree::GROUP_LEN};
 
 /// Expands into one `#[test]` per blob store behaviour, each calling a function of this module
 /// with a fresh store built by `$make` (an expression that derefs to a `BlobStore`).
@@ -44,8 +44,22 @@ pub struct TempLocalStore {
 impl TempLocalStore {
     /// Opens a store in a fresh temporary directory; panics on failure (test helper).
     pub fn new() -> TempLocalStore {
+        Self::with_options(LocalOptions::default())
+    }
+
+    /// A store whose blobs get outboards from two groups up, so small test blobs exercise
+    /// group-by-group verification.
+    pub fn with_outboards() -> TempLocalStore {
+        Self::with_options(LocalOptions {
+            whole_verify_max: GROUP_LEN,
+        })
+    }
+
+    /// Opens a store with `options` in a fresh temporary directory.
+    pub fn with_options(options: LocalOptions) -> TempLocalStore {
         let dir = tempfile::tempdir().expect("create temp dir");
-        let store = LocalBlobStore::open(dir.path().join("blobs")).expect("open local blob store");
+        let store = LocalBlobStore::open_with(dir.path().join("blobs"), options)
+            .expect("open local blob store");
         TempLocalStore { store, dir }
     }
 

@@ -5,7 +5,8 @@
 //! - `lock`: held with an exclusive `File::try_lock` while the store is open;
 //! - `tmp/`: files being written; anything left there at open time is a crash leftover and swept;
 //! - `blobs/ab/cd/<64 hex>`: complete blobs; `<64 hex>.outboard` beside every blob longer than one
-//!   group ([`crate::tree::GROUP_LEN`]). Its bytes are durable before the blob is linked, and
+//!   [`LocalOptions::whole_verify_max`] (1 MiB by default; smaller blobs are hashed whole on
+//!   every read). Its bytes are durable before the blob is linked, and
 //!   one fsync of the shared directory then covers both entries; a crash that kept the blob's
 //!   entry but not the outboard's is healed on first read, from the blob hashed whole.
 
@@ -25,12 +26,30 @@ pub const LAYOUT: &str = "studyvault-blob-layout 1";
 
 const OUTBOARD_SUFFIX: &str = ".outboard";
 
+/// How a [`LocalBlobStore`] verifies reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// Blobs up to this length are verified by hashing them whole on every read (a DICOM slice
+    /// or a preview: cheap) and get no outboard, which saves a file, a write and an fsync per
+    /// put; longer ones get an outboard so ranges verify group by group. Never below one group.
+    pub whole_verify_max: u64,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            whole_verify_max: 1 << 20,
+        }
+    }
+}
+
 /// A durable, content-addressed blob store in a local directory.
 #[derive(Debug)]
 pub struct LocalBlobStore {
     root: PathBuf,
     blobs: PathBuf,
     tmp: PathBuf,
+    whole_verify_max: u64,
     /// Holds the exclusive lock on `<root>/lock` for as long as the store lives.
     _lock: File,
 }
@@ -41,6 +60,16 @@ impl LocalBlobStore {
     /// Refuses a root locked by another process or handle ([`BlobError::Locked`]) and one with an
     /// unknown layout marker ([`BlobError::UnsupportedLayout`]); sweeps leftover temp files.
     pub fn open(root: impl AsRef<Path>) -> Result<LocalBlobStore, BlobError> {
+        Self::open_with(root, LocalOptions::default())
+    }
+
+    /// Opens the store at `root` with `options`. Stores written with other options read fine:
+    /// an outboard is ignored where a blob is verified whole, and rebuilt (from the blob
+    /// verified whole) where one is expected but missing.
+    pub fn open_with(
+        root: impl AsRef<Path>,
+        options: LocalOptions,
+    ) -> Result<LocalBlobStore, BlobError> {
         let root = root.as_ref().to_path_buf();
         fs::create_dir_all(&root).map_err(|e| BlobError::io("create store root", &root, e))?;
         let lock_path = root.join("lock");
@@ -59,6 +88,7 @@ impl LocalBlobStore {
         let store = LocalBlobStore {
             blobs: root.join("blobs"),
             tmp: root.join("tmp"),
+            whole_verify_max: options.whole_verify_max.max(crate::tree::GROUP_LEN),
             root,
             _lock: lock,
         };
@@ -67,6 +97,11 @@ impl LocalBlobStore {
         create_dirs_durable(&store.root, &store.tmp)?;
         store.sweep_tmp()?;
         Ok(store)
+    }
+
+    /// Whether a blob of `len` bytes has an outboard (else it is verified whole).
+    fn has_outboard(&self, len: u64) -> bool {
+        len > self.whole_verify_max
     }
 
     /// The root directory.

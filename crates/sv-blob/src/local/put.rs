@@ -79,7 +79,8 @@ impl LocalBlobStore {
         tree: &TreeHash,
         new_dir_parents: &[std::path::PathBuf],
     ) -> Result<(), BlobError> {
-        if new_dir_parents.is_empty() && tree.cvs.is_empty() {
+        let outboard = self.has_outboard(tree.len);
+        if new_dir_parents.is_empty() && !outboard {
             return temp.sync();
         }
         std::thread::scope(|s| {
@@ -87,7 +88,7 @@ impl LocalBlobStore {
             for parent in new_dir_parents {
                 side.push(s.spawn(move || sync_dir(parent)));
             }
-            if !tree.cvs.is_empty() {
+            if outboard {
                 side.push(s.spawn(|| self.write_outboard(id, tree)));
             }
             let mut result = temp.sync();
@@ -124,7 +125,7 @@ impl LocalBlobStore {
 
     /// On dedup, puts back an outboard that went missing or bad (the fresh tree is trusted).
     fn repair_outboard(&self, id: &BlobId, tree: &TreeHash) -> Result<(), BlobError> {
-        if tree.cvs.is_empty() {
+        if !self.has_outboard(tree.len) {
             return Ok(());
         }
         let path = self.outboard_path(id);

@@ -22,8 +22,8 @@ impl LocalBlobStore {
     ) -> Result<BlobReader, BlobError> {
         let (mut file, file_len) = self.open_blob(id)?;
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
-        if file_len <= GROUP_LEN {
-            // One group or less: hash it all before handing out a single byte.
+        if !self.has_outboard(file_len) {
+            // Small enough to hash whole before handing out a single byte.
             let mut bytes = Vec::with_capacity(file_len as usize);
             let path = self.blob_path(id);
             file.read_to_end(&mut bytes)
@@ -65,7 +65,7 @@ impl LocalBlobStore {
         if BlobId::from(tree.root) != *id {
             return Err(corrupt(CorruptKind::ContentMismatch));
         }
-        if !tree.cvs.is_empty() {
+        if self.has_outboard(tree.len) {
             // The content is right; the outboard must be too, or ranged reads would fail.
             let outboard = self.load_outboard(id)?;
             if outboard.cvs != tree.cvs {
