@@ -28,7 +28,6 @@ mod pixels;
 mod render;
 mod scan;
 mod summary;
-pub mod values;
 
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

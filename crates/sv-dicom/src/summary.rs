@@ -1,7 +1,8 @@
 //! `InstanceSummary`: every study, series and instance attribute HealthVault, FHIR and QIDO need.
 //!
 //! Values are the raw DICOM strings decoded to UTF-8 (Specific Character Set honoured) and trimmed
-//! of padding; typed readings are in [`crate::values`].
+//! of padding. Their readings as HealthVault values (DA, TM, PN) are `sv_model::study::parse_da`,
+//! `parse_tm` and `person_name_display`, where study assembly uses them.
 
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
