@@ -1,20 +1,14 @@
 //! Shared test helpers: fixture paths and a tiny byte-level DICOM writer for hostile inputs.
-#![allow(dead_code)]
+// Shared by several test binaries, each using a part of it.
+#![allow(dead_code, unused_imports)]
 
 pub mod thumbs;
 
-use std::path::PathBuf;
-
-/// The workspace `fixtures/` folder.
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
+/// The workspace `fixtures/` folder, through the project's one fixture helper.
+pub use sv_testkit::fixtures::fixtures_dir as fixtures;
 
 /// Bytes of `fixtures/dicom/<name>`.
-pub fn dicom(name: &str) -> Vec<u8> {
-    let p = fixtures().join("dicom").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
+pub use sv_testkit::fixtures::read_dicom_fixture as dicom;
 
 const LONG: [&str; 6] = ["OB", "OW", "SQ", "UN", "UT", "UC"];
 
