@@ -1,8 +1,9 @@
 //! Grayscale pipeline: Modality LUT, VOI, MONOCHROME1 inversion, to 8 bits.
 //!
 //! For raw 8/16-bit samples the whole chain, masking and sign extension included, is folded into
-//! one table indexed by the raw sample, so a 7.5 MP radiograph costs one histogram pass (only
-//! when the window is automatic) and one lookup pass, straight from the parsed pixel data.
+//! one table indexed by the raw sample (over the range of samples present, not every possible
+//! value), so a 7.5 MP radiograph costs one histogram or min/max pass and one lookup pass,
+//! straight from the parsed pixel data.
 
 use super::lut::Modality;
 use super::voi::{self, Voi};
@@ -16,24 +17,31 @@ pub(crate) fn render(frame: &Frame, o: &Obj) -> Vec<u8> {
     match &frame.samples {
         Samples::Raw { data, bytes } => {
             let fix = |raw: usize| fix_bits(raw as u32, frame.bits, frame.signed);
+            // The automatic window needs the histogram; a stored one needs only the range of
+            // raw values present, so the table covers that range and not all 65,536 values.
+            let counts = stored.is_none().then(|| histogram(data, *bytes));
+            let Some((lo, hi)) = (match &counts {
+                Some(counts) => used_range(counts),
+                None => raw_range(data, *bytes),
+            }) else {
+                return Vec::new();
+            };
             let window = stored.unwrap_or_else(|| {
-                let counts = histogram(data, *bytes);
-                let hist = counts
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &c)| c > 0)
-                    .map(|(raw, &c)| (modality.apply(fix(raw)), u64::from(c)))
+                let counts = counts.as_deref().unwrap_or_default();
+                let hist = (lo..=hi)
+                    .filter(|&raw| counts[raw] > 0)
+                    .map(|raw| (modality.apply(fix(raw)), u64::from(counts[raw])))
                     .collect();
                 voi::auto(hist)
             });
-            let table: Vec<u8> = (0..1usize << (8 * bytes))
+            let table: Vec<u8> = (lo..=hi)
                 .map(|raw| voi::to_u8(&modality, &window, invert, fix(raw)))
                 .collect();
             if *bytes == 1 {
-                data.iter().map(|&b| table[usize::from(b)]).collect()
+                data.iter().map(|&b| table[usize::from(b) - lo]).collect()
             } else {
                 data.chunks_exact(2)
-                    .map(|c| table[usize::from(u16::from_le_bytes([c[0], c[1]]))])
+                    .map(|c| table[usize::from(u16::from_le_bytes([c[0], c[1]])) - lo])
                     .collect()
             }
         }
@@ -61,6 +69,31 @@ fn histogram(data: &[u8], bytes: usize) -> Vec<u32> {
         }
     }
     counts
+}
+
+/// The smallest and largest raw sample present, from the histogram.
+fn used_range(counts: &[u32]) -> Option<(usize, usize)> {
+    let lo = counts.iter().position(|&c| c > 0)?;
+    let hi = counts.iter().rposition(|&c| c > 0)?;
+    Some((lo, hi))
+}
+
+/// The smallest and largest raw sample present (1 or 2 bytes, little endian).
+fn raw_range(data: &[u8], bytes: usize) -> Option<(usize, usize)> {
+    if data.len() < bytes {
+        return None;
+    }
+    if bytes == 1 {
+        let (lo, hi) = data
+            .iter()
+            .fold((u8::MAX, u8::MIN), |(lo, hi), &b| (lo.min(b), hi.max(b)));
+        return Some((usize::from(lo), usize::from(hi)));
+    }
+    let (lo, hi) = data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .fold((u16::MAX, u16::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    Some((usize::from(lo), usize::from(hi)))
 }
 
 fn auto_window(values: &[i32], modality: &Modality, k: f64) -> Voi {
