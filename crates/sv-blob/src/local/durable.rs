@@ -38,10 +38,11 @@ impl TempFile {
             .map_err(|e| BlobError::io("write temp file", &self.path, e))
     }
 
-    /// Flushes the file's data and metadata to disk.
+    /// Flushes the file's bytes, and the metadata needed to read them back, to disk
+    /// (fdatasync: a new file's size is included; its times are not worth a journal write).
     pub(crate) fn sync(&self) -> Result<(), BlobError> {
         self.file
-            .sync_all()
+            .sync_data()
             .map_err(|e| BlobError::io("fsync temp file", &self.path, e))
     }
 }

@@ -48,8 +48,6 @@ impl LocalBlobStore {
         }
         let dir = final_path.parent().expect("blob path has a parent");
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
-        // Two independent durability chains run side by side to overlap their fsync latency:
-        // the blob's bytes, and (new directories, outboard). Both finish before the blob is linked.
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
         // hard_link publishes without clobbering: of two racing puts exactly one creates.
         let created = match fs::hard_link(&temp.path, &final_path) {
@@ -70,8 +68,12 @@ impl LocalBlobStore {
     }
 
     /// Makes everything the blob's visibility depends on durable: its bytes, any directories just
-    /// created for it, and its outboard. These are independent, so they run side by side to
-    /// overlap their fsync latency; all of them finish before the caller links the blob.
+    /// created for it, and its outboard; all of them finish before the caller links the blob.
+    ///
+    /// On the calling thread, one after another: a directory fsync right after the file's costs
+    /// little wall time, far less CPU than a thread would. Only an outboard (blobs over
+    /// `whole_verify_max`, whose own write is long anyway) is written on a second thread, so
+    /// its fsync overlaps the blob's.
     fn make_durable(
         &self,
         temp: &TempFile,
@@ -79,26 +81,22 @@ impl LocalBlobStore {
         tree: &TreeHash,
         new_dir_parents: &[std::path::PathBuf],
     ) -> Result<(), BlobError> {
-        let outboard = self.has_outboard(tree.len);
-        if new_dir_parents.is_empty() && !outboard {
-            return temp.sync();
+        let durable = |temp: &TempFile| {
+            temp.sync()?;
+            new_dir_parents
+                .iter()
+                .try_for_each(|parent| sync_dir(parent))
+        };
+        if !self.has_outboard(tree.len) {
+            return durable(temp);
         }
         std::thread::scope(|s| {
-            let mut side = Vec::new();
-            for parent in new_dir_parents {
-                side.push(s.spawn(move || sync_dir(parent)));
-            }
-            if outboard {
-                side.push(s.spawn(|| self.write_outboard(id, tree)));
-            }
-            let mut result = temp.sync();
-            for handle in side {
-                let done = handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                result = result.and(done);
-            }
-            result
+            let outboard = s.spawn(|| self.write_outboard(id, tree));
+            let result = durable(temp);
+            let written = outboard
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            result.and(written)
         })
     }
 
