@@ -150,6 +150,9 @@ fn parse_media_type(value: &str) -> Option<mime::Mime> {
     fixed.parse().ok()
 }
 
+/// The most an upload buffer is sized to in advance (a CT slice is 0.5 MB, a radiograph 15).
+const PRESIZE_MAX: u64 = 64 << 20;
+
 /// One instance's bytes, bounded by the vault's instance limit.
 async fn read_single(
     state: &AppState,
@@ -164,10 +167,14 @@ async fn read_single(
             format!("an instance is at most {max} bytes"),
         )
     };
-    if declared_length(headers).is_some_and(|n| n > max) {
+    let declared = declared_length(headers);
+    if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let mut buf = bytes::BytesMut::new();
+    // Sized from Content-Length, not regrown; capped, so that a client declaring a large
+    // body and sending nothing reserves little.
+    let capacity = declared.map_or(0, |n| n.min(PRESIZE_MAX) as usize);
+    let mut buf = bytes::BytesMut::with_capacity(capacity);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| body_error(&e))?;
