@@ -1,4 +1,8 @@
 //! Authentication (`Authorization: Bearer <secret>`) and the per-request access check.
+//!
+//! A token the vault has resolved before is answered from its memory, on the async task
+//! (`Vault::authenticate_cached`); only a secret not seen yet is looked up in the store on a
+//! blocking thread. Expiry is judged on every request, and a revoked token is forgotten at once.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -54,13 +58,25 @@ impl FromRequestParts<AppState> for Caller {
                     "invalid-token",
                     "the Authorization header is not a bearer token",
                 )
-            })?
-            .to_owned();
+            })?;
         let admin = state.config().admin_token_hash;
-        let outcome = state
+        // A token seen before is answered from memory (expiry still judged now); only a
+        // secret not seen yet costs a store read on a blocking thread.
+        let outcome = match state
             .vault()
-            .run_io(move |vault| vault.authenticate_blocking(&secret, &admin, Timestamp::now()))
-            .await?;
+            .authenticate_cached(secret, &admin, Timestamp::now())
+        {
+            Some(outcome) => outcome,
+            None => {
+                let secret = secret.to_owned();
+                state
+                    .vault()
+                    .run_io(move |vault| {
+                        vault.authenticate_blocking(&secret, &admin, Timestamp::now())
+                    })
+                    .await?
+            }
+        };
         match outcome {
             Ok(principal) => Ok(Caller(principal)),
             Err(AuthFailure::Expired) => Err(ApiError::unauthorized(

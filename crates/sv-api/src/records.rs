@@ -163,7 +163,7 @@ async fn revoke_token(
     let id: TokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;
     let deleted = state
         .vault()
-        .run_io(move |v| Ok(v.meta().delete_token(record, id)?))
+        .run_io(move |v| v.revoke_token_blocking(record, id))
         .await?;
     if deleted {
         Ok(StatusCode::NO_CONTENT)

@@ -3,6 +3,18 @@
 //! A secret is 256 random bits shown once as 64 hex characters; only its blake3 hash is
 //! stored. A token is scoped to one record; asking about another record is answered as if it
 //! did not exist, so a token cannot probe for records.
+//!
+//! Resolved tokens are remembered in memory ([`TokenCache`]) so that most requests
+//! authenticate without a store read, and so without a hop to a blocking thread. It stays
+//! correct because:
+//! - it holds tokens, not verdicts: expiry is checked against `now` on every hit;
+//! - only tokens the store returned enter it, never misses, so made-up secrets cannot grow it
+//!   and a token issued a moment ago is found on its first use;
+//! - revocation ([`Vault::revoke_token_blocking`]) deletes in the store, then evicts; a lookup
+//!   that read the store before that eviction does not put what it read back (generation).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use sv_model::{
     Grant, Permissions, Record, RecordId, SecretHash, Timestamp, Token, TokenId, TypeId,
@@ -104,8 +116,81 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Tokens remembered; the map is emptied when full (only real tokens enter, so this is rare).
+const CACHED_TOKENS: usize = 4096;
+
+/// Tokens the store returned, by the hash of their secret.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    state: Mutex<TokenCacheState>,
+}
+
+#[derive(Default)]
+struct TokenCacheState {
+    tokens: HashMap<SecretHash, Token>,
+    /// Bumped by every eviction: a fill that began under an older generation is dropped.
+    generation: u64,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TokenCacheState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, hash: &SecretHash) -> Option<Token> {
+        self.lock().tokens.get(hash).cloned()
+    }
+
+    /// Read before the store lookup whose result is then passed to [`TokenCache::fill`].
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Remembers `token`, unless something was evicted since `generation` was read: the
+    /// store read may then predate a revocation.
+    fn fill(&self, generation: u64, token: Token) {
+        let mut state = self.lock();
+        if state.generation != generation {
+            return;
+        }
+        if state.tokens.len() >= CACHED_TOKENS && !state.tokens.contains_key(&token.secret_hash) {
+            state.tokens.clear();
+        }
+        state.tokens.insert(token.secret_hash, token);
+    }
+
+    /// Forgets token `id` of `record`, whatever its secret.
+    fn evict(&self, record: RecordId, id: TokenId) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state
+            .tokens
+            .retain(|_, t| !(t.id == id && t.record_id == record));
+    }
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("TokenCache")
+            .field("tokens", &state.tokens.len())
+            .field("generation", &state.generation)
+            .finish()
+    }
+}
+
+/// The verdict on a token found by its secret's hash.
+fn verdict(found: Option<Token>, now: Timestamp) -> Result<Principal, AuthFailure> {
+    match found {
+        Some(token) if token.is_expired(now) => Err(AuthFailure::Expired),
+        Some(token) => Ok(Principal::App(token)),
+        None => Err(AuthFailure::Unknown),
+    }
+}
+
 impl Vault {
-    /// Resolves a presented secret to a principal (blocking).
+    /// Resolves a presented secret to a principal (blocking: reads the store, then remembers
+    /// the token it found for [`Vault::authenticate_cached`]).
     pub fn authenticate_blocking(
         &self,
         presented: &str,
@@ -116,12 +201,40 @@ impl Vault {
         if constant_time_eq(&hash.0, &admin.0) {
             return Ok(Ok(Principal::Admin));
         }
+        let generation = self.inner.tokens.generation();
         // Looked up by hash: the secret itself never reaches the store.
-        Ok(match self.inner.meta.token_by_hash(&hash)? {
-            Some(token) if token.is_expired(now) => Err(AuthFailure::Expired),
-            Some(token) => Ok(Principal::App(token)),
-            None => Err(AuthFailure::Unknown),
-        })
+        let found = self.inner.meta.token_by_hash(&hash)?;
+        if let Some(token) = &found {
+            self.inner.tokens.fill(generation, token.clone());
+        }
+        Ok(verdict(found, now))
+    }
+
+    /// Resolves a presented secret from memory only (never blocks). `None` when the answer is
+    /// not known there: ask [`Vault::authenticate_blocking`], which remembers what it finds.
+    /// Expiry is judged against `now` on every call.
+    pub fn authenticate_cached(
+        &self,
+        presented: &str,
+        admin: &SecretHash,
+        now: Timestamp,
+    ) -> Option<Result<Principal, AuthFailure>> {
+        let hash = SecretHash::of(presented.as_bytes());
+        if constant_time_eq(&hash.0, &admin.0) {
+            return Some(Ok(Principal::Admin));
+        }
+        let token = self.inner.tokens.get(&hash)?;
+        Some(verdict(Some(token), now))
+    }
+
+    /// Revokes token `id` of `record` (blocking): deleted from the store, then forgotten by
+    /// the token cache, so it is refused from the moment this returns. False when there was no
+    /// such token.
+    pub fn revoke_token_blocking(&self, record: RecordId, id: TokenId) -> Result<bool, VaultError> {
+        let deleted = self.inner.meta.delete_token(record, id);
+        // Evicted even if the delete failed: it may have happened all the same.
+        self.inner.tokens.evict(record, id);
+        Ok(deleted?)
     }
 
     /// Creates a record and its owner token (every permission on every type).
@@ -222,6 +335,139 @@ mod tests {
             Principal::Admin.access(record, None, Permissions::ALL),
             Access::Granted
         );
+    }
+
+    /// A vault with one record; the directory lives as long as the vault is used.
+    fn vault_with_record() -> (Vault, RecordId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), crate::VaultConfig::default()).unwrap();
+        let (record, _) = vault.create_record_blocking("test").unwrap();
+        (vault, record.id, dir)
+    }
+
+    const ADMIN: SecretHash = SecretHash([7; 32]);
+
+    fn app_token(outcome: Option<Result<Principal, AuthFailure>>) -> Option<TokenId> {
+        match outcome {
+            Some(Ok(Principal::App(t))) => Some(t.id),
+            other => panic!("expected an app token, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_is_remembered_once_found_and_forgotten_when_revoked() {
+        let (vault, record, _dir) = vault_with_record();
+        let issued = vault
+            .issue_token_blocking(record, "app", Vec::new(), None)
+            .unwrap();
+        let secret = issued.secret.expose();
+        let now = Timestamp::now();
+        assert!(
+            vault.authenticate_cached(secret, &ADMIN, now).is_none(),
+            "not looked up yet"
+        );
+        let found = vault.authenticate_blocking(secret, &ADMIN, now).unwrap();
+        assert_eq!(app_token(Some(found)), Some(issued.token.id));
+        let cached = vault.authenticate_cached(secret, &ADMIN, now);
+        assert_eq!(app_token(cached), Some(issued.token.id));
+
+        assert!(
+            vault
+                .revoke_token_blocking(record, issued.token.id)
+                .unwrap()
+        );
+        assert!(vault.authenticate_cached(secret, &ADMIN, now).is_none());
+        assert_eq!(
+            vault
+                .authenticate_blocking(secret, &ADMIN, now)
+                .unwrap()
+                .unwrap_err(),
+            AuthFailure::Unknown
+        );
+        assert!(
+            vault.authenticate_cached(secret, &ADMIN, now).is_none(),
+            "a miss is not remembered"
+        );
+        assert!(
+            !vault
+                .revoke_token_blocking(record, issued.token.id)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let (vault, record, _dir) = vault_with_record();
+        let now = Timestamp::now();
+        let issued = vault
+            .issue_token_blocking(record, "app", Vec::new(), Some(now.plus_seconds(60)))
+            .unwrap();
+        let secret = issued.secret.expose();
+        assert!(
+            vault
+                .authenticate_blocking(secret, &ADMIN, now)
+                .unwrap()
+                .is_ok()
+        );
+        assert!(matches!(
+            vault.authenticate_cached(secret, &ADMIN, now),
+            Some(Ok(_))
+        ));
+        let later = now.plus_seconds(60);
+        assert!(matches!(
+            vault.authenticate_cached(secret, &ADMIN, later),
+            Some(Err(AuthFailure::Expired))
+        ));
+        assert!(
+            matches!(vault.authenticate_cached(secret, &ADMIN, now), Some(Ok(_))),
+            "the entry itself is kept: expiry is judged per call"
+        );
+    }
+
+    #[test]
+    fn unknown_secrets_are_not_remembered_and_the_admin_needs_no_lookup() {
+        let (vault, _record, _dir) = vault_with_record();
+        let now = Timestamp::now();
+        for n in 0..10 {
+            let secret = format!("made-up-{n}");
+            let outcome = vault.authenticate_blocking(&secret, &ADMIN, now).unwrap();
+            assert_eq!(outcome.unwrap_err(), AuthFailure::Unknown);
+            assert!(vault.authenticate_cached(&secret, &ADMIN, now).is_none());
+        }
+        assert_eq!(vault.inner.tokens.lock().tokens.len(), 0);
+        let admin = SecretHash::of(b"admin secret");
+        assert!(matches!(
+            vault.authenticate_cached("admin secret", &admin, now),
+            Some(Ok(Principal::Admin))
+        ));
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_does_not_put_the_token_back() {
+        let cache = TokenCache::default();
+        let t = token(RecordId::new_random(), Vec::new());
+        // The lookup reads the generation and the store, then the revocation evicts, then the
+        // lookup tries to fill with what it read before the delete.
+        let generation = cache.generation();
+        cache.evict(t.record_id, t.id);
+        cache.fill(generation, t.clone());
+        assert!(cache.get(&t.secret_hash).is_none());
+        // A lookup that starts after the revocation fills as usual.
+        cache.fill(cache.generation(), t.clone());
+        assert_eq!(cache.get(&t.secret_hash), Some(t.clone()));
+        cache.evict(t.record_id, t.id);
+        assert!(cache.get(&t.secret_hash).is_none());
+    }
+
+    #[test]
+    fn the_token_cache_is_bounded() {
+        let cache = TokenCache::default();
+        for n in 0..CACHED_TOKENS + 10 {
+            let mut t = token(RecordId::new_random(), Vec::new());
+            t.secret_hash = SecretHash::of(n.to_string().as_bytes());
+            cache.fill(cache.generation(), t);
+        }
+        assert!(cache.lock().tokens.len() <= CACHED_TOKENS);
     }
 
     #[test]

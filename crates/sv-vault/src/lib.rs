@@ -13,6 +13,7 @@ mod batch;
 mod error;
 mod ingest;
 mod maintenance;
+mod preview_cache;
 mod report;
 mod studies;
 mod things;
@@ -29,6 +30,7 @@ pub use batch::{Batch, BatchItem, ZipIngestError, ZipLimits, ZipRefusal};
 pub use error::VaultError;
 pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
+pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
 pub use studies::StudyView;
 pub use things::{BlobPut, Outcome, ThingDraft, ThingHistory, ThingRefusal};
@@ -68,6 +70,10 @@ struct Inner {
     blobs: Arc<dyn BlobStore>,
     config: VaultConfig,
     workers: Semaphore,
+    /// Tokens already resolved, by secret hash (see `access.rs` for how it stays correct).
+    tokens: access::TokenCache,
+    /// Verified preview bytes, by blob id.
+    previews: preview_cache::PreviewBytes,
 }
 
 impl Vault {
@@ -92,10 +98,14 @@ impl Vault {
                 blobs,
                 config,
                 workers,
+                tokens: access::TokenCache::default(),
+                previews: preview_cache::PreviewBytes::default(),
             }),
         }
     }
 
+    /// The metadata store. Revoke tokens through [`Vault::revoke_token_blocking`], not here:
+    /// the vault remembers resolved tokens and must forget a revoked one at once.
     pub fn meta(&self) -> &Arc<dyn MetaStore> {
         &self.inner.meta
     }

@@ -1,9 +1,23 @@
 //! Previews at study, series and instance level, served from the stored preview blobs.
 //!
-//! The hot path: one blocking job per request does a couple of small metadata reads and, unless
-//! `If-None-Match` already matches, reads the (small) preview blob. No study is assembled per
-//! request: the study and series previews (chosen by `sv_model::study::assemble_study`'s rules)
-//! are cached per study thing *version*, so any new instance invalidates them.
+//! The hot path makes no hop to a blocking thread: the caller is authenticated from the
+//! vault's token cache, the few metadata reads (`instance`, `study_thing`, `thing_header`) run
+//! inline on the async task, and the preview bytes come from the vault's cache of verified
+//! preview bytes (`Vault::cached_preview`). Only what may touch the disk goes to `Vault::run_io`:
+//! the first read of a preview file (verified, then cached) and assembling a study's derived
+//! previews after it changed.
+//!
+//! Inline sled reads are acceptable here, though the rule is that sled work runs off the
+//! executor: these are a few small point lookups, and the hot metadata (the SOP index, study
+//! things, their headers) stays in sled's page cache, so they are answered from memory, more
+//! cheaply than sending the request to a blocking thread and back. A cold page may still be
+//! read from disk while the task waits, one small bounded read. The preview file, the read that
+//! may really touch the disk, still goes to the blocking pool. Preview bytes are
+//! content-addressed, so cached ones are never stale.
+//!
+//! No study is assembled per request: the study and series previews (chosen by
+//! `sv_model::study::assemble_study`'s rules) are cached per study thing *version*, so any new
+//! instance invalidates them.
 //!
 //! Caching: `ETag` is the blake3 of the preview. An instance preview changes only when its
 //! instance is explicitly replaced, so it may be reused for a day; study and series previews
@@ -11,11 +25,10 @@
 //! URL carrying `?v=<etag hex>` that is still current names fixed bytes and is `immutable`.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use axum::Extension;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -96,9 +109,10 @@ impl PreviewCache {
         map.insert(key, (version, derived));
     }
 
-    /// The derived previews of the live study `study_uid` (blocking: metadata reads).
-    fn derived(
-        &self,
+    /// The derived previews of the live study `study_uid`: from memory when this version's are
+    /// known (two inline metadata reads), else assembled on a blocking thread.
+    async fn derived(
+        self: Arc<Self>,
         vault: &Vault,
         record: RecordId,
         study_uid: &str,
@@ -113,13 +127,17 @@ impl PreviewCache {
         if let Some(hit) = self.get((record, thing), header.version) {
             return Ok(Some(hit));
         }
-        let instances = meta.study_instances(record, thing)?;
-        if instances.is_empty() {
-            return Ok(None);
-        }
-        let derived = Arc::new(DerivedPreviews::of(&assemble_study(&instances)?));
-        self.put((record, thing), header.version, derived.clone());
-        Ok(Some(derived))
+        vault
+            .run_io(move |vault| {
+                let instances = vault.meta().study_instances(record, thing)?;
+                if instances.is_empty() {
+                    return Ok(None);
+                }
+                let derived = Arc::new(DerivedPreviews::of(&assemble_study(&instances)?));
+                self.put((record, thing), header.version, derived.clone());
+                Ok(Some(derived))
+            })
+            .await
     }
 }
 
@@ -127,15 +145,6 @@ impl PreviewCache {
 pub struct PreviewQuery {
     /// The preview's ETag (hex) as listed: when still current, the answer is immutable.
     pub v: Option<String>,
-}
-
-/// What the blocking job found.
-enum Found {
-    NoStudy,
-    NoSeries,
-    NoInstance,
-    NoPreview,
-    Preview(PreviewRef, Option<Vec<u8>>),
 }
 
 /// The study preview (its first key image's, else its first series').
@@ -152,17 +161,12 @@ pub(super) async fn study_preview(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
-    let etags = if_none_match(&headers);
-    let found = state
-        .vault()
-        .run_io(move |vault| {
-            let Some(derived) = cache.derived(vault, record, &study)? else {
-                return Ok(Found::NoStudy);
-            };
-            load(vault, derived.study.clone(), etags.as_deref())
-        })
-        .await?;
-    respond(found, DERIVED_CACHING, query.v.as_deref())
+    let vault = state.vault();
+    let Some(derived) = cache.derived(vault, record, &study).await? else {
+        return Err(ApiError::not_found("study"));
+    };
+    let served = load(vault, derived.study.clone(), &headers).await?;
+    respond(served, DERIVED_CACHING, query.v.as_deref())
 }
 
 /// A series preview (its middle image's).
@@ -180,20 +184,15 @@ pub(super) async fn series_preview(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
-    let etags = if_none_match(&headers);
-    let found = state
-        .vault()
-        .run_io(move |vault| {
-            let Some(derived) = cache.derived(vault, record, &study)? else {
-                return Ok(Found::NoStudy);
-            };
-            match derived.series.get(&series) {
-                None => Ok(Found::NoSeries),
-                Some(preview) => load(vault, preview.clone(), etags.as_deref()),
-            }
-        })
-        .await?;
-    respond(found, DERIVED_CACHING, query.v.as_deref())
+    let vault = state.vault();
+    let Some(derived) = cache.derived(vault, record, &study).await? else {
+        return Err(ApiError::not_found("study"));
+    };
+    let Some(preview) = derived.series.get(&series) else {
+        return Err(ApiError::not_found("series"));
+    };
+    let served = load(vault, preview.clone(), &headers).await?;
+    respond(served, DERIVED_CACHING, query.v.as_deref())
 }
 
 /// An instance preview.
@@ -210,24 +209,19 @@ pub(super) async fn instance_preview(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
-    let etags = if_none_match(&headers);
-    let found = state
-        .vault()
-        .run_io(move |vault| {
-            let meta = vault.meta();
-            let Some((thing, facts)) = meta.instance(record, &sop)? else {
-                return Ok(Found::NoInstance);
-            };
-            if facts.study_instance_uid != study || facts.series_instance_uid != series {
-                return Ok(Found::NoInstance);
-            }
-            if meta.study_thing(record, &study)? != Some(thing) {
-                return Ok(Found::NoStudy);
-            }
-            load(vault, facts.preview, etags.as_deref())
-        })
-        .await?;
-    respond(found, INSTANCE_CACHING, query.v.as_deref())
+    let vault = state.vault();
+    let meta = vault.meta();
+    let Some((thing, facts)) = meta.instance(record, &sop).map_err(VaultError::from)? else {
+        return Err(ApiError::not_found("instance"));
+    };
+    if facts.study_instance_uid != study || facts.series_instance_uid != series {
+        return Err(ApiError::not_found("instance"));
+    }
+    if meta.study_thing(record, &study).map_err(VaultError::from)? != Some(thing) {
+        return Err(ApiError::not_found("study"));
+    }
+    let served = load(vault, facts.preview, &headers).await?;
+    respond(served, INSTANCE_CACHING, query.v.as_deref())
 }
 
 fn readable(caller: &Caller, rid: &str) -> Result<RecordId, ApiError> {
@@ -236,33 +230,49 @@ fn readable(caller: &Caller, rid: &str) -> Result<RecordId, ApiError> {
     Ok(record)
 }
 
-fn if_none_match(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// A preview to answer with, and its bytes unless the client's copy is current (304).
+struct Served {
+    preview: PreviewRef,
+    bytes: Option<Arc<[u8]>>,
 }
 
-/// Reads the preview blob unless the client's `If-None-Match` already names it (blocking).
-fn load(
+/// The preview's bytes unless the client's `If-None-Match` already names it: from the vault's
+/// memory when there, else read (and verified, and remembered) on a blocking thread.
+async fn load(
     vault: &Vault,
     preview: Option<PreviewRef>,
-    if_none_match: Option<&str>,
-) -> Result<Found, VaultError> {
+    headers: &HeaderMap,
+) -> Result<Served, ApiError> {
     let Some(preview) = preview else {
-        return Ok(Found::NoPreview);
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-preview",
+            "this has no preview (not an image, or it could not be rendered)",
+        ));
     };
-    let hex = preview.blob_id.to_hex();
-    if if_none_match.is_some_and(|h| etag_matches(h, hex.as_str())) {
-        return Ok(Found::Preview(preview, None));
+    let current = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| etag_matches(h, preview.blob_id.to_hex().as_str()));
+    if current {
+        return Ok(Served {
+            preview,
+            bytes: None,
+        });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(preview.length).unwrap_or(0));
-    vault
-        .blobs()
-        .get(&preview.blob_id, None)?
-        .read_to_end(&mut bytes)
-        .map_err(sv_blob::BlobError::Source)?;
-    Ok(Found::Preview(preview, Some(bytes)))
+    let bytes = match vault.cached_preview(&preview.blob_id) {
+        Some(bytes) => bytes,
+        None => {
+            let (id, length) = (preview.blob_id, preview.length);
+            vault
+                .run_io(move |vault| vault.read_preview_blocking(&id, length))
+                .await?
+        }
+    };
+    Ok(Served {
+        preview,
+        bytes: Some(bytes),
+    })
 }
 
 /// `If-None-Match: "a", W/"b"` or `*` (weak comparison, as RFC 9110 asks for this header).
@@ -273,20 +283,8 @@ fn etag_matches(header: &str, hex: &str) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == hex)
 }
 
-fn respond(found: Found, caching: &'static str, v: Option<&str>) -> Result<Response, ApiError> {
-    let (preview, bytes) = match found {
-        Found::NoStudy => return Err(ApiError::not_found("study")),
-        Found::NoSeries => return Err(ApiError::not_found("series")),
-        Found::NoInstance => return Err(ApiError::not_found("instance")),
-        Found::NoPreview => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no-preview",
-                "this has no preview (not an image, or it could not be rendered)",
-            ));
-        }
-        Found::Preview(preview, bytes) => (preview, bytes),
-    };
+fn respond(served: Served, caching: &'static str, v: Option<&str>) -> Result<Response, ApiError> {
+    let Served { preview, bytes } = served;
     let hex = preview.blob_id.to_hex();
     let caching = if v == Some(hex.as_str()) {
         IMMUTABLE_CACHING
@@ -308,7 +306,8 @@ fn respond(found: Found, caching: &'static str, v: Option<&str>) -> Result<Respo
                 .status(StatusCode::OK)
                 .header(CONTENT_TYPE, preview.media_type.as_str())
                 .header(CONTENT_LENGTH, bytes.len());
-            Body::from(bytes)
+            // Shares the cached allocation: no copy of the preview per response.
+            Body::from(Bytes::from_owner(bytes))
         }
     };
     response.body(body).map_err(|e| ApiError::internal(&e))

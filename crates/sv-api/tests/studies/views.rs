@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
+use sv_testkit::fixtures::read_dicom_fixture;
 
 use crate::harness::*;
 
@@ -302,6 +304,172 @@ async fn study_and_series_previews_follow_new_instances() {
             n + 1
         );
         assert_eq!(listed[0]["instance_count"].as_u64(), Some(n as u64 + 1));
+    }
+}
+
+/// Stores `CT_small.dcm`; returns its instance preview path and its study preview path.
+async fn one_image(api: &Api, rid: &str, owner: &str) -> (String, String) {
+    let ct = read_dicom_fixture("CT_small.dcm");
+    let stored = upload(api, rid, owner, "application/dicom", "", ct).await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+    let report = stored.json();
+    let instance = path_of(report["instances"][0]["preview"].as_str().unwrap()).to_owned();
+    let study = report["studies"][0]["study_instance_uid"].as_str().unwrap();
+    (
+        instance,
+        format!("/v1/records/{rid}/studies/{study}/preview"),
+    )
+}
+
+/// Issues a read token on studies; returns its id and secret.
+async fn reader_token(
+    api: &Api,
+    rid: &str,
+    owner: &str,
+    expires_in: Option<i64>,
+) -> (String, String) {
+    let mut body = json!({"label": "viewer", "grants": [{
+        "type_id": "cdfc0a9b-6d3b-4d16-afa8-02b86d621a8d", "permissions": ["read"]}]});
+    if let Some(s) = expires_in {
+        body["expires_in"] = json!(s);
+    }
+    let headers = [("content-type", "application/json")];
+    let uri = format!("/v1/records/{rid}/tokens");
+    let body = Body::from(body.to_string());
+    let reply = send(api, "POST", &uri, Some(owner), &headers, body).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let v = reply.json();
+    (
+        v["id"].as_str().unwrap().to_owned(),
+        v["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_preview_served_again_from_memory_is_the_same_and_still_revalidates() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let (instance, study) = one_image(&api, &rid, &owner).await;
+    for uri in [&instance, &study] {
+        // The first answer reads the file; the second comes from the vault's memory.
+        let first = get(&api, uri, &owner).await;
+        let second = get(&api, uri, &owner).await;
+        assert_eq!(
+            (first.status, second.status),
+            (StatusCode::OK, StatusCode::OK)
+        );
+        assert!(!first.bytes.is_empty());
+        assert_eq!(first.bytes, second.bytes, "{uri}");
+        let etag = first.header("etag");
+        assert_eq!(second.header("etag"), etag);
+        assert_eq!(
+            etag,
+            format!(
+                "\"{}\"",
+                sv_blob::BlobId::of(&second.bytes).to_hex().as_str()
+            )
+        );
+        assert_eq!(second.header("content-type"), first.header("content-type"));
+        assert_eq!(
+            second.header("content-length"),
+            first.bytes.len().to_string()
+        );
+        assert_eq!(
+            second.header("cache-control"),
+            first.header("cache-control")
+        );
+
+        let weak = format!("W/{etag}");
+        for tag in [etag, "\"0000\", *", weak.as_str()] {
+            let headers = [("if-none-match", tag)];
+            let again = send(&api, "GET", uri, Some(&owner), &headers, Body::empty()).await;
+            assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri} {tag}");
+            assert!(again.bytes.is_empty());
+            assert_eq!(again.header("etag"), etag);
+        }
+        let stale = [("if-none-match", "\"0000\"")];
+        let changed = send(&api, "GET", uri, Some(&owner), &stale, Body::empty()).await;
+        assert_eq!(changed.status, StatusCode::OK);
+        assert_eq!(changed.bytes, first.bytes);
+        let hex = etag.trim_matches('"');
+        let pinned = get(&api, &format!("{uri}?v={hex}"), &owner).await;
+        assert_eq!(pinned.bytes, first.bytes);
+        assert!(pinned.header("cache-control").contains("immutable"));
+    }
+    let missing = get(
+        &api,
+        &instance.replace("/instances/", "/instances/9"),
+        &owner,
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (StatusCode::NOT_FOUND, "not-found")
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_on_the_next_preview() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let (instance, study) = one_image(&api, &rid, &owner).await;
+    let (id, reader) = reader_token(&api, &rid, &owner, None).await;
+    for uri in [&instance, &study] {
+        assert_eq!(get(&api, uri, &reader).await.status, StatusCode::OK);
+        assert_eq!(get(&api, uri, &reader).await.status, StatusCode::OK);
+    }
+    // The token is known from memory now; other tokens' access is still checked per request.
+    let (_, stranger) = record(&api, "B").await;
+    assert_eq!(
+        get(&api, &instance, &stranger).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let creator = token(&api, &rid, &owner, &["create"]).await;
+    assert_eq!(
+        get(&api, &instance, &creator).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&api, &instance, &creator).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let uri = format!("/v1/records/{rid}/tokens/{id}");
+    let revoked = send(&api, "DELETE", &uri, Some(&owner), &[], Body::empty()).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    for uri in [&instance, &study] {
+        let refused = get(&api, uri, &reader).await;
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid-token"),
+            "{uri}"
+        );
+    }
+    assert_eq!(get(&api, &instance, &owner).await.status, StatusCode::OK);
+    let again = send(&api, "DELETE", &uri, Some(&owner), &[], Body::empty()).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_even_when_remembered() {
+    let api = api();
+    let (rid, owner) = record(&api, "A").await;
+    let (instance, _) = one_image(&api, &rid, &owner).await;
+    let issued = Instant::now();
+    let (_, reader) = reader_token(&api, &rid, &owner, Some(2)).await;
+    let served = get(&api, &instance, &reader).await;
+    assert!(
+        issued.elapsed() < Duration::from_secs(2),
+        "the first request must come before the expiry for this test to mean anything"
+    );
+    assert_eq!(served.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100).saturating_sub(issued.elapsed())).await;
+    for _ in 0..2 {
+        let refused = get(&api, &instance, &reader).await;
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "token-expired")
+        );
     }
 }
 
