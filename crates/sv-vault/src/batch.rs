@@ -63,7 +63,11 @@ impl Batch {
     }
 
     /// Hands one instance to the workers; waits first while `max_inflight` are under way.
-    pub async fn submit(&mut self, source: String, bytes: impl AsRef<[u8]> + Send + 'static) {
+    pub async fn submit(
+        &mut self,
+        source: String,
+        bytes: impl AsRef<[u8]> + Send + Sync + 'static,
+    ) {
         while self.inflight.len() >= self.max_inflight {
             self.join_one().await;
         }

@@ -5,7 +5,7 @@
 //! the preview; then one metadata transaction adds the instance to its study. Blobs are durable
 //! before the metadata that names them, so a crash in between leaves only unreferenced blobs.
 
-use sv_blob::BlobId;
+use sv_blob::{BlobId, PutOutcome};
 use sv_dicom::{InstanceSummary, ParsedInstance};
 use sv_meta::AddInstanceOutcome;
 use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
@@ -26,8 +26,19 @@ pub struct IngestOptions {
     pub source: Option<String>,
 }
 
+/// An instance that passed the header checks and needs storing.
+pub(crate) struct Admitted {
+    parsed: ParsedInstance,
+    report: InstanceReport,
+}
+
+/// The preview stage's outcome: the stored preview, or why there is none.
+type Rendered = (Option<PreviewRef>, Option<Reason>);
+
 impl Vault {
-    /// Ingests one instance on the calling thread (blocking: parse, hash, store, render, flush).
+    /// Ingests one instance on the calling thread (blocking: parse, hash, store, render, flush),
+    /// one stage after the other. [`Vault::ingest`] runs the same stages, with the file's store
+    /// and the render side by side.
     ///
     /// A bad file is a `Failed` report, not an error; an error means the stores failed.
     pub fn ingest_blocking(
@@ -36,16 +47,65 @@ impl Vault {
         bytes: &[u8],
         options: &IngestOptions,
     ) -> Result<InstanceReport, VaultError> {
+        let admitted = match self.admit(record, bytes, options)? {
+            Ok(admitted) => admitted,
+            Err(done) => return Ok(done),
+        };
+        let stored = self.inner.blobs.put_bytes(bytes)?;
+        let rendered = self.render_and_store_preview(&admitted.parsed)?;
+        self.commit_instance(record, admitted, stored, rendered, options)
+    }
+
+    /// Ingests one instance (see [`Vault::ingest_blocking`]) off the async executor.
+    ///
+    /// Parsing and rendering are CPU work and wait for one of the vault's worker slots; storing
+    /// the file (hash, write, fsync) runs beside the render on an IO thread, so one upload uses
+    /// both a core and the disk, and the slots never sit idle behind an fsync.
+    pub async fn ingest(
+        &self,
+        record: RecordId,
+        bytes: impl AsRef<[u8]> + Send + Sync + 'static,
+        options: IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
+        let bytes = std::sync::Arc::new(bytes);
+        let (input, opts) = (bytes.clone(), options.clone());
+        let admitted = self
+            .run_blocking(move |v| v.admit(record, input.as_ref().as_ref(), &opts))
+            .await?;
+        let admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(done) => return Ok(done),
+        };
+        let input = bytes.clone();
+        let store = self.run_io(move |v| Ok(v.inner.blobs.put_bytes(input.as_ref().as_ref())?));
+        let render = self.run_blocking(move |v| {
+            let rendered = v.render_and_store_preview(&admitted.parsed)?;
+            Ok((admitted, rendered))
+        });
+        let (stored, rendered) = tokio::join!(store, render);
+        let (stored, (admitted, rendered)) = (stored?, rendered?);
+        drop(bytes);
+        self.run_io(move |v| v.commit_instance(record, admitted, stored, rendered, &options))
+            .await
+    }
+
+    /// Parses the instance and answers what needs no storing: a refused file, a duplicate, a
+    /// conflict (`Err` carries that final report).
+    fn admit(
+        &self,
+        record: RecordId,
+        bytes: &[u8],
+        options: &IngestOptions,
+    ) -> Result<Result<Admitted, InstanceReport>, VaultError> {
         let source = options.source.clone();
-        let config = &self.inner.config;
-        let parsed = match sv_dicom::parse(bytes, &config.limits) {
+        let parsed = match sv_dicom::parse(bytes, &self.inner.config.limits) {
             Ok(parsed) => parsed,
             Err(e) => {
                 debug!(code = e.code(), "instance refused");
-                return Ok(InstanceReport::failed(
+                return Ok(Err(InstanceReport::failed(
                     source,
                     Reason::new(e.code(), e.to_string()),
-                ));
+                )));
             }
         };
         let summary = parsed.summary();
@@ -62,7 +122,7 @@ impl Vault {
         };
         if let Err(reason) = check_uids(summary) {
             report.reason = Some(reason);
-            return Ok(report);
+            return Ok(Err(report));
         }
 
         // Only an instance already stored needs its hash now (the blob store hashes while it
@@ -78,31 +138,39 @@ impl Vault {
             if existing.blob_id == blob_id {
                 report.status = IngestStatus::Duplicate;
                 report.preview = existing.preview.is_some();
-                return Ok(report);
+                return Ok(Err(report));
             }
             if !options.replace {
                 report.status = IngestStatus::Conflict;
                 report.reason = Some(conflict_reason());
-                return Ok(report);
+                return Ok(Err(report));
             }
         }
+        Ok(Ok(Admitted { parsed, report }))
+    }
 
-        // The file's write and fsyncs overlap the render: neither needs the other, and both
-        // are durable before the metadata names them.
-        let (stored, rendered) = std::thread::scope(|scope| {
-            let store_file = scope.spawn(|| self.inner.blobs.put_bytes(bytes));
-            let rendered = self.render_and_store_preview(&parsed);
-            let stored = store_file
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (stored, rendered)
-        });
-        let stored = stored?;
+    /// The last stage: with the file and its preview durable, one metadata transaction adds
+    /// the instance to its study.
+    fn commit_instance(
+        &self,
+        record: RecordId,
+        admitted: Admitted,
+        stored: PutOutcome,
+        rendered: Rendered,
+        options: &IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
+        let Admitted { parsed, mut report } = admitted;
         report.blob_id = Some(stored.id);
-        let (preview, preview_error) = rendered?;
+        let (preview, preview_error) = rendered;
         report.preview = preview.is_some();
         report.reason = preview_error.clone();
-        let facts = instance_facts(summary, stored.id, stored.len, preview, preview_error);
+        let facts = instance_facts(
+            parsed.summary(),
+            stored.id,
+            stored.len,
+            preview,
+            preview_error,
+        );
         let audit = Audit::now(AuditAction::Updated, options.token);
 
         let outcome = self
@@ -141,10 +209,7 @@ impl Vault {
 
     /// Renders the preview and stores it; a file that cannot be rendered is still ingested,
     /// with the reason recorded. Non-images have neither.
-    fn render_and_store_preview(
-        &self,
-        parsed: &ParsedInstance,
-    ) -> Result<(Option<PreviewRef>, Option<Reason>), VaultError> {
+    fn render_and_store_preview(&self, parsed: &ParsedInstance) -> Result<Rendered, VaultError> {
         if !parsed.summary().is_image() {
             return Ok((None, None));
         }

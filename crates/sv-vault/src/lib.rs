@@ -150,15 +150,4 @@ impl Vault {
             .await
             .map_err(|e| VaultError::Task(e.to_string()))?
     }
-
-    /// Ingests one instance (see [`Vault::ingest_blocking`]) on the worker pool.
-    pub async fn ingest(
-        &self,
-        record: sv_model::RecordId,
-        bytes: impl AsRef<[u8]> + Send + 'static,
-        options: IngestOptions,
-    ) -> Result<InstanceReport, VaultError> {
-        self.run_blocking(move |vault| vault.ingest_blocking(record, bytes.as_ref(), &options))
-            .await
-    }
 }
