@@ -4,7 +4,7 @@
 //! - `LAYOUT`: the layout marker ([`LAYOUT`]); other markers are refused;
 //! - `lock`: held with an exclusive `File::try_lock` while the store is open;
 //! - `tmp/`: files being written; anything left there at open time is a crash leftover and swept;
-//! - `blobs/ab/cd/<64 hex>`: complete blobs; `<64 hex>.outboard` beside every blob longer than one
+//! - `blobs/ab/cd/<64 hex>`: complete blobs (the 256 `ab` directories are made at open); `<64 hex>.outboard` beside every blob longer than one
 //!   [`LocalOptions::whole_verify_max`] (1 MiB by default; smaller blobs are hashed whole on
 //!   every read). Its bytes are durable before the blob is linked, and
 //!   one fsync of the shared directory then covers both entries; a crash that kept the blob's
@@ -95,8 +95,28 @@ impl LocalBlobStore {
         store.check_layout()?;
         create_dirs_durable(&store.root, &store.blobs)?;
         create_dirs_durable(&store.root, &store.tmp)?;
+        store.create_top_dirs()?;
         store.sweep_tmp()?;
         Ok(store)
+    }
+
+    /// Creates the 256 first-level directories (`blobs/00` … `blobs/ff`) once, so that a put
+    /// makes at most one directory (and fsyncs one parent) instead of two while the store is
+    /// young: directory creation is the dearest step of a small put on ext4.
+    fn create_top_dirs(&self) -> Result<(), BlobError> {
+        let mut created = false;
+        for byte in 0..=255u8 {
+            let dir = self.blobs.join(format!("{byte:02x}"));
+            match fs::create_dir(&dir) {
+                Ok(()) => created = true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(BlobError::io("create directory", &dir, e)),
+            }
+        }
+        if created {
+            sync_dir(&self.blobs)?;
+        }
+        Ok(())
     }
 
     /// Whether a blob of `len` bytes has an outboard (else it is verified whole).
