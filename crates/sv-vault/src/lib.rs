@@ -42,7 +42,8 @@ pub struct VaultConfig {
     pub limits: sv_dicom::Limits,
     /// Preview size bounds and format.
     pub preview: sv_dicom::PreviewOptions,
-    /// How many ingests (parse, render, store) may run at once.
+    /// How many ingests may parse or render at once (the CPU work; storing files and metadata
+    /// runs beside it, bounded by the uploads in flight).
     pub workers: usize,
 }
 

@@ -43,7 +43,7 @@ pub struct BenchArgs {
     /// Measure studyvault only.
     #[arg(long)]
     pub no_orthanc: bool,
-    /// studyvault's `workers` (concurrent ingests) [default: its configured default].
+    /// studyvault's `workers` (ingests parsing or rendering at once) [default: its configured default].
     #[arg(long)]
     pub workers: Option<usize>,
 }
