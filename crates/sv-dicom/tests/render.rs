@@ -260,11 +260,16 @@ fn render_refusals_have_reason_codes() {
 fn multi_frame_jpeg_split_over_fragments_without_offset_table() {
     use common::{ex, part10};
     let jpeg = |value: u8| {
-        let mut out = Vec::new();
-        jpeg_encoder::Encoder::new(&mut out, 95)
-            .encode(&[value; 16 * 16], 16, 16, jpeg_encoder::ColorType::Luma)
-            .unwrap();
-        out
+        let image = turbojpeg::Image {
+            pixels: &[value; 16 * 16][..],
+            width: 16,
+            pitch: 16,
+            height: 16,
+            format: turbojpeg::PixelFormat::GRAY,
+        };
+        turbojpeg::compress(image, 95, turbojpeg::Subsamp::Gray)
+            .unwrap()
+            .to_vec()
     };
     let item = |bytes: &[u8]| {
         let mut v = vec![0xFE, 0xFF, 0x00, 0xE0];
