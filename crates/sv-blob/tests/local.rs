@@ -112,6 +112,26 @@ fn bytes_before_a_bad_group_are_handed_out_and_the_bad_group_never_is() {
     assert!(is_corrupt_io(&reader.read(&mut buf).unwrap_err()));
 }
 
+/// A damaged copy of the same length is not taken for the blob: putting the right bytes again
+/// replaces it, small (hashed whole) or big (with an outboard).
+#[test]
+fn putting_the_bytes_again_heals_a_damaged_blob() {
+    let store = TempLocalStore::with_outboards();
+    for len in [3000, 3 * G as usize + 7] {
+        let bytes = test_bytes(len, 11);
+        let id = store.put_bytes(&bytes).unwrap().id;
+        flip_byte(&store.blob_path(&id), len as u64 - 2);
+        assert!(store.verify(&id).is_err(), "the damage is there");
+        let again = store.put(&mut &bytes[..]).unwrap();
+        assert_eq!(again.id, id);
+        assert!(again.created, "the damaged copy was replaced");
+        store.verify(&id).unwrap();
+        assert_eq!(read_all(&*store, &id, None), bytes);
+        // An intact copy is left alone.
+        assert!(!store.put_bytes(&bytes).unwrap().created);
+    }
+}
+
 #[test]
 fn flipped_byte_in_a_small_blob_fails_get_and_verify() {
     let store = TempLocalStore::with_outboards();

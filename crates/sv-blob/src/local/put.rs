@@ -36,19 +36,33 @@ impl LocalBlobStore {
             created,
         };
         let final_path = self.blob_path(&id);
-        match fs::metadata(&final_path) {
+        let damaged = match fs::metadata(&final_path) {
+            // Stored already, unless the stored copy no longer hashes to its id: then the
+            // bytes just received, which do, replace it (a re-upload heals a damaged blob).
             Ok(meta) if meta.len() == tree.len => {
-                self.repair_outboard(&id, &tree)?;
-                return Ok(outcome(false));
+                let intact = self
+                    .hash_file(&id)
+                    .is_ok_and(|t| BlobId::from(t.root) == id);
+                if intact {
+                    self.repair_outboard(&id, &tree)?;
+                    return Ok(outcome(false));
+                }
+                true
             }
             // Same id, wrong length: the stored copy is damaged; replace it with ours below.
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(BlobError::io("stat blob", &final_path, e)),
-        }
+        };
         let dir = final_path.parent().expect("blob path has a parent");
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
+        if damaged {
+            fs::rename(&temp.path, &final_path)
+                .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))?;
+            sync_dir(dir)?;
+            return Ok(outcome(true));
+        }
         // hard_link publishes without clobbering: of two racing puts exactly one creates.
         let created = match fs::hard_link(&temp.path, &final_path) {
             Ok(()) => true,

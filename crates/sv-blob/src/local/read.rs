@@ -122,7 +122,7 @@ impl LocalBlobStore {
     }
 
     /// The group tree of the stored file, read in big steps.
-    fn hash_file(&self, id: &BlobId) -> Result<TreeHash, BlobError> {
+    pub(super) fn hash_file(&self, id: &BlobId) -> Result<TreeHash, BlobError> {
         let (mut file, _) = self.open_blob(id)?;
         let path = self.blob_path(id);
         let mut hasher = GroupHasher::new();
