@@ -1,7 +1,7 @@
 //! Blob bytes over HTTP, in process: put, get, replace, delete, the default blob, ranges,
 //! ETags, bad names, limits, preconditions and corruption found mid-stream.
 
-#[path = "things/harness.rs"]
+#[path = "common/harness.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! Study upload, list, previews and archive, in process (no socket), over temporary vaults.
 
+#[path = "common/harness.rs"]
+mod common;
 #[path = "studies/harness.rs"]
 mod harness;
 

@@ -1,7 +1,7 @@
 //! HealthVault-style things over HTTP, in process: create, read, update, delete, versions,
 //! queries, studies, access rules, hostile XML and the change feed.
 
-#[path = "things/harness.rs"]
+#[path = "common/harness.rs"]
 mod harness;
 
 #[path = "things/access.rs"]

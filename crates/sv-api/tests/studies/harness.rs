@@ -1,123 +1,15 @@
-//! The in-process API, records and tokens made through it, and upload bodies built in memory.
+//! Study helpers over the shared in-process API (`common/harness.rs`): study tokens, uploads,
+//! and upload bodies (multipart, zip, DICOMDIR) built in memory.
 
 use std::io::{Cursor, Write};
 use std::path::Path;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use bytes::Bytes;
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sv_api::{ApiConfig, ApiLimits, AppState, router};
-use sv_model::SecretHash;
-use sv_vault::{Vault, VaultConfig};
-use tower::ServiceExt;
 use zip::write::SimpleFileOptions;
 
-pub const ADMIN: &str = "admin-secret-for-tests";
-
-pub struct Api {
-    pub app: axum::Router,
-    _dir: tempfile::TempDir,
-}
-
-pub fn api() -> Api {
-    api_with(ApiLimits::default(), VaultConfig::default())
-}
-
-pub fn api_with(limits: ApiLimits, config: VaultConfig) -> Api {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::open(dir.path(), config).unwrap();
-    let config = ApiConfig {
-        admin_token_hash: SecretHash::of(ADMIN.as_bytes()),
-        public_url: "http://127.0.0.1:8080".into(),
-        limits,
-    };
-    Api {
-        app: router(AppState::new(vault, config)),
-        _dir: dir,
-    }
-}
-
-/// An answer, read whole.
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub bytes: Bytes,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
-            panic!(
-                "{} is not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.bytes)
-            )
-        })
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} header"))
-            .to_str()
-            .unwrap()
-    }
-
-    /// The error code of a JSON error body.
-    pub fn code(&self) -> String {
-        self.json()["code"].as_str().unwrap_or("").to_owned()
-    }
-}
-
-pub async fn send(
-    api: &Api,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    headers: &[(&str, &str)],
-    body: Body,
-) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = api
-        .app
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        bytes,
-    }
-}
-
-pub async fn get(api: &Api, uri: &str, token: &str) -> Reply {
-    send(api, "GET", uri, Some(token), &[], Body::empty()).await
-}
-
-/// Creates a record; returns its id and owner token.
-pub async fn record(api: &Api, name: &str) -> (String, String) {
-    let body = Body::from(json!({ "name": name }).to_string());
-    let headers = [("content-type", "application/json")];
-    let reply = send(api, "POST", "/v1/records", Some(ADMIN), &headers, body).await;
-    assert_eq!(reply.status, StatusCode::CREATED);
-    let v = reply.json();
-    (
-        v["id"].as_str().unwrap().to_owned(),
-        v["token"].as_str().unwrap().to_owned(),
-    )
-}
+pub use crate::common::{Api, Reply, api, api_with_config, get, path_of, record, send};
 
 /// A token of `rid` with `permissions` on medical image studies.
 pub async fn token(api: &Api, rid: &str, owner: &str, permissions: &[&str]) -> String {
@@ -268,9 +160,4 @@ pub async fn studies(api: &Api, rid: &str, token: &str) -> Vec<Value> {
     let reply = get(api, &format!("/v1/records/{rid}/studies"), token).await;
     assert_eq!(reply.status, StatusCode::OK);
     reply.json().as_array().unwrap().clone()
-}
-
-/// The path part of an absolute URL the API handed out.
-pub fn path_of(url: &str) -> &str {
-    url.strip_prefix("http://127.0.0.1:8080").unwrap()
 }

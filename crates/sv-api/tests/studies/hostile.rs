@@ -11,7 +11,7 @@ use crate::harness::*;
 
 /// A record with one stored study; returns (api, rid, owner, that study's preview path).
 async fn with_one_study(limits: ApiLimits, config: VaultConfig) -> (Api, String, String, String) {
-    let api = api_with(limits, config);
+    let api = api_with_config(limits, config);
     let (rid, owner) = record(&api, "A").await;
     let mr = read_dicom_fixture("MR_small.dcm");
     let reply = upload(&api, &rid, &owner, "application/dicom", "", mr).await;

@@ -1,5 +1,5 @@
 //! The in-process API over a temporary vault, records and tokens made through it, and
-//! requests read back whole. Shared by the things and blobs tests.
+//! requests read back whole. Shared by the things, blobs and studies tests.
 
 #![allow(dead_code)] // each test binary uses its part
 
@@ -32,8 +32,12 @@ pub fn api() -> Api {
 }
 
 pub fn api_with(limits: ApiLimits) -> Api {
+    api_with_config(limits, VaultConfig::default())
+}
+
+pub fn api_with_config(limits: ApiLimits, config: VaultConfig) -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::open(dir.path(), VaultConfig::default()).unwrap();
+    let vault = Vault::open(dir.path(), config).unwrap();
     let config = ApiConfig {
         admin_token_hash: SecretHash::of(ADMIN.as_bytes()),
         public_url: PUBLIC_URL.into(),
