@@ -1,35 +1,15 @@
 //! Records, tokens and authentication, in process (no socket).
 
+#[path = "common/harness.rs"]
+mod harness;
+
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sv_api::{ApiConfig, ApiLimits, AppState, router};
-use sv_model::SecretHash;
-use sv_vault::{Vault, VaultConfig};
-use tower::ServiceExt;
 
-const ADMIN: &str = "admin-secret-for-tests";
+use harness::{ADMIN, Api, api, send};
 
-struct Api {
-    app: axum::Router,
-    _dir: tempfile::TempDir,
-}
-
-fn api() -> Api {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::open(dir.path(), VaultConfig::default()).unwrap();
-    let config = ApiConfig {
-        admin_token_hash: SecretHash::of(ADMIN.as_bytes()),
-        public_url: "http://127.0.0.1:8080".into(),
-        limits: ApiLimits::default(),
-    };
-    Api {
-        app: router(AppState::new(vault, config)),
-        _dir: dir,
-    }
-}
-
+/// A JSON call: the status and the body as JSON (`Null` when empty).
 async fn call(
     api: &Api,
     method: &str,
@@ -37,26 +17,19 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = api.app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let value = if bytes.is_empty() {
+    let reply = match body {
+        Some(b) => {
+            let headers = [("content-type", "application/json")];
+            send(api, method, uri, token, &headers, Body::from(b.to_string())).await
+        }
+        None => send(api, method, uri, token, &[], Body::empty()).await,
+    };
+    let value = if reply.bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap()
+        reply.json()
     };
-    (status, value)
+    (reply.status, value)
 }
 
 #[tokio::test]

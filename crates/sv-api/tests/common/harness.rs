@@ -1,5 +1,5 @@
 //! The in-process API over a temporary vault, records and tokens made through it, and
-//! requests read back whole. Shared by the things, blobs and studies tests.
+//! requests read back whole. Shared by the records, things, blobs and studies tests.
 
 #![allow(dead_code)] // each test binary uses its part
 
