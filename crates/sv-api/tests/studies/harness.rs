@@ -6,28 +6,14 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use zip::write::SimpleFileOptions;
 
-pub use crate::common::{Api, Reply, api, api_with_config, get, path_of, record, send};
+pub use crate::common::{Api, Reply, STUDY_TYPE, api, api_with_config, get, path_of, record, send};
 
 /// A token of `rid` with `permissions` on medical image studies.
 pub async fn token(api: &Api, rid: &str, owner: &str, permissions: &[&str]) -> String {
-    let body = json!({"label": "app", "grants": [{
-        "type_id": "cdfc0a9b-6d3b-4d16-afa8-02b86d621a8d", "permissions": permissions}]});
-    let headers = [("content-type", "application/json")];
-    let uri = format!("/v1/records/{rid}/tokens");
-    let reply = send(
-        api,
-        "POST",
-        &uri,
-        Some(owner),
-        &headers,
-        Body::from(body.to_string()),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED);
-    reply.json()["token"].as_str().unwrap().to_owned()
+    crate::common::token(api, rid, owner, Some(STUDY_TYPE), permissions).await
 }
 
 /// POSTs `bytes` to the record's studies (`query` appended as is, e.g. `?replace=true`).
