@@ -126,50 +126,48 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
         ),
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into())),
     ]);
-    if let Some(n) = spec.instance_number {
-        obj.put(DataElement::new(
+    // Optional attributes, each present when the spec sets it.
+    let optional = [
+        (
             tags::INSTANCE_NUMBER,
             VR::IS,
-            n.to_string(),
-        ));
-    }
-    if spec.frames > 1 {
-        obj.put(DataElement::new(
+            spec.instance_number.map(|n| n.to_string()),
+        ),
+        (
             tags::NUMBER_OF_FRAMES,
             VR::IS,
-            spec.frames.to_string(),
-        ));
-    }
-    if let Some((slope, intercept)) = spec.rescale {
-        obj.put(DataElement::new(
+            (spec.frames > 1).then(|| spec.frames.to_string()),
+        ),
+        (
             tags::RESCALE_SLOPE,
             VR::DS,
-            slope.to_string(),
-        ));
-        obj.put(DataElement::new(
+            spec.rescale.map(|(slope, _)| slope.to_string()),
+        ),
+        (
             tags::RESCALE_INTERCEPT,
             VR::DS,
-            intercept.to_string(),
-        ));
-    }
-    if let Some((center, width)) = spec.window {
-        obj.put(DataElement::new(
+            spec.rescale.map(|(_, intercept)| intercept.to_string()),
+        ),
+        (
             tags::WINDOW_CENTER,
             VR::DS,
-            center.to_string(),
-        ));
-        obj.put(DataElement::new(
+            spec.window.map(|(center, _)| center.to_string()),
+        ),
+        (
             tags::WINDOW_WIDTH,
             VR::DS,
-            width.to_string(),
-        ));
-    }
-    if let Some((row, col)) = spec.pixel_spacing {
-        obj.put(DataElement::new(
+            spec.window.map(|(_, width)| width.to_string()),
+        ),
+        (
             tags::PIXEL_SPACING,
             VR::DS,
-            format!("{row}\\{col}"),
-        ));
+            spec.pixel_spacing.map(|(row, col)| format!("{row}\\{col}")),
+        ),
+    ];
+    for (tag, vr, value) in optional {
+        if let Some(value) = value {
+            obj.put(DataElement::new(tag, vr, value));
+        }
     }
     for e in &spec.extra {
         obj.put(e.clone());
