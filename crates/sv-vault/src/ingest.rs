@@ -6,7 +6,7 @@
 //! before the metadata that names them, so a crash in between leaves only unreferenced blobs.
 
 use sv_blob::{BlobId, PutOutcome};
-use sv_dicom::{InstanceSummary, ParsedInstance};
+use sv_dicom::{InstanceSummary, ParsedInstance, Preview};
 use sv_meta::AddInstanceOutcome;
 use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
 use sv_model::{Audit, AuditAction, BlobName, RecordId, Timestamp, TokenId};
@@ -27,7 +27,7 @@ pub struct IngestOptions {
 }
 
 /// An instance that passed the header checks and needs storing.
-pub(crate) struct Admitted {
+struct Admitted {
     parsed: ParsedInstance,
     report: InstanceReport,
 }
@@ -52,15 +52,16 @@ impl Vault {
             Err(done) => return Ok(done),
         };
         let stored = self.inner.blobs.put_bytes(bytes)?;
-        let rendered = self.render_and_store_preview(&admitted.parsed)?;
+        let rendered = self.store_preview(self.render_preview(&admitted.parsed))?;
         self.commit_instance(record, admitted, stored, rendered, options)
     }
 
     /// Ingests one instance (see [`Vault::ingest_blocking`]) off the async executor.
     ///
     /// Parsing and rendering are CPU work and wait for one of the vault's worker slots; storing
-    /// the file (hash, write, fsync) runs beside the render on an IO thread, so one upload uses
-    /// both a core and the disk, and the slots never sit idle behind an fsync.
+    /// the file (hash, write, fsync) runs beside the render on an IO thread, and so does storing
+    /// the preview once rendered, so one upload uses both a core and the disk, and the slots
+    /// never sit idle behind an fsync.
     pub async fn ingest(
         &self,
         record: RecordId,
@@ -78,10 +79,16 @@ impl Vault {
         };
         let input = bytes.clone();
         let store = self.run_io(move |v| Ok(v.inner.blobs.put_bytes(input.as_ref().as_ref())?));
-        let render = self.run_blocking(move |v| {
-            let rendered = v.render_and_store_preview(&admitted.parsed)?;
-            Ok((admitted, rendered))
-        });
+        let render = async {
+            let (admitted, preview) = self
+                .run_blocking(move |v| {
+                    let preview = v.render_preview(&admitted.parsed);
+                    Ok((admitted, preview))
+                })
+                .await?;
+            let rendered = self.run_io(move |v| v.store_preview(preview)).await?;
+            Ok::<_, VaultError>((admitted, rendered))
+        };
         let (stored, rendered) = tokio::join!(store, render);
         let (stored, (admitted, rendered)) = (stored?, rendered?);
         drop(bytes);
@@ -207,31 +214,40 @@ impl Vault {
         Ok(report)
     }
 
-    /// Renders the preview and stores it; a file that cannot be rendered is still ingested,
-    /// with the reason recorded. Non-images have neither.
-    fn render_and_store_preview(&self, parsed: &ParsedInstance) -> Result<Rendered, VaultError> {
+    /// Renders the preview (CPU only). A file that cannot be rendered is still ingested, with
+    /// the reason recorded; a non-image has neither (`Ok(None)`).
+    fn render_preview(&self, parsed: &ParsedInstance) -> Result<Option<Preview>, Reason> {
         if !parsed.summary().is_image() {
-            return Ok((None, None));
+            return Ok(None);
         }
-        match parsed.render_preview(&self.inner.config.preview) {
-            Ok(preview) => {
-                let stored = self.inner.blobs.put_bytes(&preview.bytes)?;
-                Ok((
-                    Some(PreviewRef {
-                        blob_id: stored.id,
-                        length: stored.len,
-                        media_type: preview.format.media_type().to_owned(),
-                        width: preview.width,
-                        height: preview.height,
-                    }),
-                    None,
-                ))
-            }
-            Err(e) => {
+        parsed
+            .render_preview(&self.inner.config.preview)
+            .map(Some)
+            .map_err(|e| {
                 info!(code = e.code(), "instance stored without a preview");
-                Ok((None, Some(Reason::new(e.code(), e.to_string()))))
-            }
-        }
+                Reason::new(e.code(), e.to_string())
+            })
+    }
+
+    /// Stores what [`Vault::render_preview`] made (IO: write, fsync).
+    fn store_preview(
+        &self,
+        rendered: Result<Option<Preview>, Reason>,
+    ) -> Result<Rendered, VaultError> {
+        let preview = match rendered {
+            Ok(Some(preview)) => preview,
+            Ok(None) => return Ok((None, None)),
+            Err(reason) => return Ok((None, Some(reason))),
+        };
+        let stored = self.inner.blobs.put_bytes(&preview.bytes)?;
+        let preview_ref = PreviewRef {
+            blob_id: stored.id,
+            length: stored.len,
+            media_type: preview.format.media_type().to_owned(),
+            width: preview.width,
+            height: preview.height,
+        };
+        Ok((Some(preview_ref), None))
     }
 }
 
