@@ -57,25 +57,27 @@ impl LocalBlobStore {
         let dir = final_path.parent().expect("blob path has a parent");
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
-        if damaged {
+        let replace = || {
             fs::rename(&temp.path, &final_path)
-                .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))?;
-            sync_dir(dir)?;
-            return Ok(outcome(true));
-        }
-        // hard_link publishes without clobbering: of two racing puts exactly one creates.
-        let created = match fs::hard_link(&temp.path, &final_path) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if fs::metadata(&final_path).is_ok_and(|m| m.len() == tree.len) {
-                    false
-                } else {
-                    fs::rename(&temp.path, &final_path)
-                        .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))?;
-                    true
+                .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))
+        };
+        let created = if damaged {
+            replace()?;
+            true
+        } else {
+            // hard_link publishes without clobbering: of two racing puts exactly one creates.
+            match fs::hard_link(&temp.path, &final_path) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if fs::metadata(&final_path).is_ok_and(|m| m.len() == tree.len) {
+                        false
+                    } else {
+                        replace()?;
+                        true
+                    }
                 }
+                Err(e) => return Err(BlobError::io("link temp file to", &final_path, e)),
             }
-            Err(e) => return Err(BlobError::io("link temp file to", &final_path, e)),
         };
         sync_dir(dir)?;
         Ok(outcome(created))
