@@ -1,0 +1,22 @@
+# Sourced by scripts/serve and scripts/test: installs the Debian packages the build needs
+# (cmake and g++ compile the JPEG-LS codec and libjpeg-turbo from source; nasm gives
+# libjpeg-turbo its SIMD code, without which previews encode 3x slower), plus any extra
+# commands the caller names as "command:package". Installs only what is missing.
+
+# install_build_deps [command:package ...]
+install_build_deps() {
+    local need=() pair
+    for pair in cmake:cmake g++:g++ nasm:nasm "$@"; do
+        command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+    done
+    ((${#need[@]})) || return 0
+    if ! command -v apt-get >/dev/null; then
+        echo "missing ${need[*]}: install them with your package manager, then run this again" >&2
+        return 1
+    fi
+    echo "installing ${need[*]} (Debian packages the build needs)"
+    local sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}"
+}
