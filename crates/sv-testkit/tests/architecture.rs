@@ -19,12 +19,13 @@ fn dependencies(krate: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-const CRATES: [&str; 9] = [
+const CRATES: [&str; 10] = [
     "sv-blob",
     "sv-model",
     "sv-meta",
     "sv-dicom",
     "sv-hvxml",
+    "sv-fhir",
     "sv-vault",
     "sv-api",
     "sv-testkit",
@@ -39,11 +40,15 @@ fn allowed_internal(krate: &str) -> &'static [&'static str] {
         "sv-meta" => &["sv-model", "sv-blob"],
         "sv-dicom" => &[],
         "sv-hvxml" => &["sv-model"],
+        "sv-fhir" => &["sv-model"],
         "sv-vault" => &["sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-hvxml"],
-        "sv-api" => &["sv-model", "sv-blob", "sv-meta", "sv-vault", "sv-hvxml"],
+        "sv-api" => &[
+            "sv-model", "sv-blob", "sv-meta", "sv-vault", "sv-hvxml", "sv-fhir",
+        ],
         "sv-testkit" => &["sv-model", "sv-blob", "sv-meta"],
         "studyvault" => &[
             "sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-vault", "sv-api", "sv-hvxml",
+            "sv-fhir",
         ],
         other => panic!("unknown crate {other}"),
     }
