@@ -6,10 +6,12 @@
 //! ids are fixed-width bytes, options and enums are one tag byte.
 
 mod access;
+mod digest;
 mod study;
 mod thing;
 
 pub(crate) use access::{decode_share, decode_token, encode_share, encode_token};
+pub(crate) use digest::{decode_digest, encode_digest};
 pub(crate) use study::{SopEntry, decode_facts, decode_sop, encode_facts, encode_sop};
 pub(crate) use thing::{
     StoredThing, decode_blob_value, decode_change, decode_record, decode_thing, encode_blob_value,

@@ -4,7 +4,7 @@
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
-use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
+use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes, StudyDigest};
 use sv_model::{
     Audit, AuditAction, BlobId, BlobName, Grant, NamedBlob, Permissions, RecordId, SecretHash,
     Share, Thing, ThingFlags, ThingId, ThingState, Timestamp, Token, TokenId, TypeId, VersionStamp,
@@ -182,6 +182,23 @@ fn facts() -> impl Strategy<Value = InstanceFacts> {
         )
 }
 
+/// Digests as instances build them, some studies sharing series and SOP class UIDs (so counts
+/// above one occur), the empty one included.
+fn digest() -> impl Strategy<Value = StudyDigest> {
+    let instance = (facts(), 0..3u8, 0..3u8).prop_map(|(mut f, series, class)| {
+        f.series_instance_uid = format!("1.{series}");
+        f.sop_class_uid = format!("2.{class}");
+        f
+    });
+    (vec(instance, 0..6), any::<[u8; 16]>(), time(), ".{0,16}").prop_map(
+        |(facts, version, updated, uid)| {
+            let version = VersionStamp::from_bytes(version);
+            StudyDigest::of(&facts, version, updated)
+                .unwrap_or_else(|| StudyDigest::empty(&uid, version, updated))
+        },
+    )
+}
+
 fn token() -> impl Strategy<Value = Token> {
     let grant = (of(any::<[u8; 16]>()), 0..16u8).prop_map(|(t, bits)| Grant {
         type_id: t.map(TypeId::from_bytes),
@@ -264,6 +281,13 @@ proptest! {
     }
 
     #[test]
+    fn digests_round_trip(d in digest()) {
+        let bytes = encode_digest(&d);
+        prop_assert_eq!(decode_digest(&bytes).unwrap(), d);
+        refuses_damage(&bytes, decode_digest);
+    }
+
+    #[test]
     fn tokens_round_trip(t in token()) {
         let bytes = encode_token(&t);
         prop_assert_eq!(decode_token(&bytes).unwrap(), t);
@@ -289,6 +313,7 @@ proptest! {
     fn garbage_never_panics(bytes in vec(any::<u8>(), 0..256)) {
         let _ = decode_thing(&bytes);
         let _ = decode_facts(&bytes);
+        let _ = decode_digest(&bytes);
         let _ = decode_token(&bytes);
         let _ = decode_share(&bytes);
         let _ = decode_change(&bytes, 1);

@@ -43,18 +43,8 @@ fn opt_u32(e: &mut Enc, v: Option<u32>) {
     });
 }
 
-pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
-    let mut e = Enc::new();
-    e.str(&f.study_instance_uid)
-        .str(&f.series_instance_uid)
-        .str(&f.sop_instance_uid)
-        .str(&f.sop_class_uid);
-    opt_i32(&mut e, f.instance_number);
-    e.str(&f.transfer_syntax_uid);
-    opt_u32(&mut e, f.rows);
-    opt_u32(&mut e, f.columns);
-    opt_u32(&mut e, f.number_of_frames);
-    let s = &f.study;
+/// Study attributes, in field order (shared by instance facts and study digests).
+pub(crate) fn write_study_attributes(e: &mut Enc, s: &StudyAttributes) {
     for v in [
         &s.study_date,
         &s.study_time,
@@ -71,8 +61,28 @@ pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
     ] {
         e.opt_str(v.as_deref());
     }
-    let s = &f.series;
-    opt_i32(&mut e, s.series_number);
+}
+
+pub(crate) fn read_study_attributes(d: &mut Dec<'_>) -> Result<StudyAttributes, CodecError> {
+    Ok(StudyAttributes {
+        study_date: d.opt_str("study attribute")?,
+        study_time: d.opt_str("study attribute")?,
+        description: d.opt_str("study attribute")?,
+        accession_number: d.opt_str("study attribute")?,
+        referring_physician: d.opt_str("study attribute")?,
+        reason: d.opt_str("study attribute")?,
+        patient_name: d.opt_str("study attribute")?,
+        patient_id: d.opt_str("study attribute")?,
+        patient_birth_date: d.opt_str("study attribute")?,
+        patient_sex: d.opt_str("study attribute")?,
+        study_id: d.opt_str("study attribute")?,
+        timezone_offset: d.opt_str("study attribute")?,
+    })
+}
+
+/// Series attributes, in field order (shared by instance facts and study digests).
+pub(crate) fn write_series_attributes(e: &mut Enc, s: &SeriesAttributes) {
+    opt_i32(e, s.series_number);
     for v in [
         &s.modality,
         &s.description,
@@ -86,6 +96,36 @@ pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
     ] {
         e.opt_str(v.as_deref());
     }
+}
+
+pub(crate) fn read_series_attributes(d: &mut Dec<'_>) -> Result<SeriesAttributes, CodecError> {
+    Ok(SeriesAttributes {
+        series_number: d.opt("series number", |d| d.i32("series number"))?,
+        modality: d.opt_str("series attribute")?,
+        description: d.opt_str("series attribute")?,
+        body_part: d.opt_str("series attribute")?,
+        laterality: d.opt_str("series attribute")?,
+        institution_name: d.opt_str("series attribute")?,
+        series_date: d.opt_str("series attribute")?,
+        series_time: d.opt_str("series attribute")?,
+        acquisition_date: d.opt_str("series attribute")?,
+        acquisition_time: d.opt_str("series attribute")?,
+    })
+}
+
+pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.str(&f.study_instance_uid)
+        .str(&f.series_instance_uid)
+        .str(&f.sop_instance_uid)
+        .str(&f.sop_class_uid);
+    opt_i32(&mut e, f.instance_number);
+    e.str(&f.transfer_syntax_uid);
+    opt_u32(&mut e, f.rows);
+    opt_u32(&mut e, f.columns);
+    opt_u32(&mut e, f.number_of_frames);
+    write_study_attributes(&mut e, &f.study);
+    write_series_attributes(&mut e, &f.series);
     e.blob(&f.blob_id).u64(f.length);
     e.opt(f.preview.as_ref(), |e, p| {
         e.blob(&p.blob_id)
@@ -114,32 +154,8 @@ pub(crate) fn decode_facts(buf: &[u8]) -> Result<InstanceFacts, CodecError> {
     let rows = d.opt("rows", |d| d.u32("rows"))?;
     let columns = d.opt("columns", |d| d.u32("columns"))?;
     let number_of_frames = d.opt("frames", |d| d.u32("frames"))?;
-    let study = StudyAttributes {
-        study_date: d.opt_str("study attribute")?,
-        study_time: d.opt_str("study attribute")?,
-        description: d.opt_str("study attribute")?,
-        accession_number: d.opt_str("study attribute")?,
-        referring_physician: d.opt_str("study attribute")?,
-        reason: d.opt_str("study attribute")?,
-        patient_name: d.opt_str("study attribute")?,
-        patient_id: d.opt_str("study attribute")?,
-        patient_birth_date: d.opt_str("study attribute")?,
-        patient_sex: d.opt_str("study attribute")?,
-        study_id: d.opt_str("study attribute")?,
-        timezone_offset: d.opt_str("study attribute")?,
-    };
-    let series = SeriesAttributes {
-        series_number: d.opt("series number", |d| d.i32("series number"))?,
-        modality: d.opt_str("series attribute")?,
-        description: d.opt_str("series attribute")?,
-        body_part: d.opt_str("series attribute")?,
-        laterality: d.opt_str("series attribute")?,
-        institution_name: d.opt_str("series attribute")?,
-        series_date: d.opt_str("series attribute")?,
-        series_time: d.opt_str("series attribute")?,
-        acquisition_date: d.opt_str("series attribute")?,
-        acquisition_time: d.opt_str("series attribute")?,
-    };
+    let study = read_study_attributes(d)?;
+    let series = read_series_attributes(d)?;
     let blob_id = d.blob()?;
     let length = d.u64()?;
     let preview = d.opt("preview", |d| {
