@@ -75,7 +75,8 @@ pub(crate) fn thing(rid: RecordId, type_id: TypeId, tid: ThingId) -> Vec<u8> {
     Key::new().record(rid).type_id(type_id).thing(tid).bytes()
 }
 
-/// `thing_types`, `names` prefix, `versions` prefix, `instances` prefix: (record, thing).
+/// `thing_types`, `study_digests`, `names` prefix, `versions` prefix, `instances` prefix:
+/// (record, thing).
 pub(crate) fn record_thing(rid: RecordId, tid: ThingId) -> Vec<u8> {
     Key::new().record(rid).thing(tid).bytes()
 }

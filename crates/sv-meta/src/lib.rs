@@ -10,7 +10,11 @@
 //!   (`<dir>/meta-v1/`); unknown versions are refused, never guessed at;
 //! - named blobs live in their own relation with reference counts changed in the same
 //!   transaction, so a blob that is still named is never unreferenced;
-//! - adding a DICOM instance to a study costs O(1) metadata: facts are stored per instance.
+//! - adding a DICOM instance to a study costs O(1) metadata in the number of instances: facts
+//!   are stored per instance, and the study's digest (the study-level facts searches match on,
+//!   one per live study thing) grows with series and SOP classes only;
+//! - a study's digest changes in the transaction that changes the study, so digests exist
+//!   exactly for live study things and carry their current version.
 //!
 //! ```
 //! use sv_meta::{MetaStore, SledMetaStore};

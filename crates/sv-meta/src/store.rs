@@ -3,7 +3,7 @@
 //! Every mutating method returns only once its change is durable; every multi-key change is
 //! atomic. Methods are synchronous: async callers run them on blocking threads.
 
-use sv_model::study::InstanceFacts;
+use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
     Audit, BlobId, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing, ThingId,
     ThingVersion, Timestamp, Token, TokenId, VersionStamp,
@@ -159,4 +159,16 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<InstanceFacts>, MetaError>;
     /// The whole SOP Instance UID index of a record (for `fsck`).
     fn instance_index(&self, rid: RecordId) -> Result<Vec<InstanceIndexEntry>, MetaError>;
+
+    // --- study digests -------------------------------------------------------------------
+
+    /// Every live study thing of the record with its [`StudyDigest`], by thing id (key
+    /// order), in one range read: what study-level searches match on without reading
+    /// instances. A digest changes in the transaction that changes its study (`add_instance`
+    /// folds instances in and out); it carries the study thing's current version and the time
+    /// of that version, and goes when the study is deleted. Only study things the study index
+    /// made have one (a study-typed thing made by `create_thing` has no StudyInstanceUID).
+    fn study_digests(&self, rid: RecordId) -> Result<Vec<(ThingId, StudyDigest)>, MetaError>;
+    /// The digest of one study thing; `None` if there is no live study thing with that id.
+    fn study_digest(&self, rid: RecordId, tid: ThingId) -> Result<Option<StudyDigest>, MetaError>;
 }

@@ -6,13 +6,16 @@
 //! `feed` (rid, seq) · `feed_heads` rid -> last seq · `studies` (rid, study uid) -> thing ·
 //! `sops` (rid, sop uid) -> (thing, blob, series) · `instances` (rid, thing, series, sop) ->
 //! facts · `tokens` hash · `record_tokens` (rid, id) -> hash · `shares` hash ·
-//! `record_shares` (rid, id) -> hash · `meta` schema version.
+//! `record_shares` (rid, id) -> hash · `study_digests` (rid, thing) -> digest of a live study ·
+//! `meta` schema version and the marker that digests were built (see [`digest_build`]).
 //!
 //! Every change runs as one sled transaction over all trees (sled serialises transactions
 //! anyway), then waits for the group commit in [`files`].
 
 mod access;
 mod blobs;
+mod digest;
+mod digest_build;
 mod feed;
 mod files;
 mod query;
@@ -52,9 +55,10 @@ pub(crate) enum T {
     RecordTokens,
     Shares,
     RecordShares,
+    StudyDigests,
 }
 
-const TREE_NAMES: [&str; 15] = [
+const TREE_NAMES: [&str; 16] = [
     "records",
     "things",
     "thing_types",
@@ -70,6 +74,7 @@ const TREE_NAMES: [&str; 15] = [
     "record_tokens",
     "shares",
     "record_shares",
+    "study_digests",
 ];
 
 impl T {
@@ -163,6 +168,7 @@ impl SledMetaStore {
             commits: GroupCommit::default(),
         };
         store.check_schema(dir)?;
+        store.ensure_digests()?;
         Ok(store)
     }
 

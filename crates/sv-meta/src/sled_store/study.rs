@@ -1,7 +1,8 @@
-//! The study index on sled: `add_instance` in one transaction, O(1) in the size of the study
-//! (point reads and writes only; the study thing's header is the only value rewritten).
+//! The study index on sled: `add_instance` in one transaction, O(1) in the number of
+//! instances of the study (point reads and writes only; the values rewritten are the study
+//! thing's header and its digest, which grows with series and SOP classes, not instances).
 
-use sv_model::study::{InstanceFacts, parse_da_tm};
+use sv_model::study::{InstanceFacts, StudyDigest, parse_da_tm};
 use sv_model::{
     Audit, AuditAction, BlobName, NamedBlob, RecordId, Thing, ThingFlags, ThingId, ThingState,
     Timestamp, TypeId, VersionStamp,
@@ -71,7 +72,8 @@ fn study_instant(f: &InstanceFacts) -> Option<Timestamp> {
 }
 
 impl Tx<'_> {
-    /// Removes an instance's facts and names (counts follow); its SOP entry is left to the caller.
+    /// Removes an instance's facts and names (counts follow) and takes it out of its study's
+    /// digest; its SOP entry is left to the caller.
     fn release_instance(&self, rid: RecordId, e: &SopEntry, sop: &str) -> TxResult<()> {
         let key = keys::instance(rid, e.thing_id, &e.series_uid, sop);
         if let Some(v) = self.remove(T::Instances, key)? {
@@ -81,6 +83,7 @@ impl Tx<'_> {
             {
                 self.remove_name(rid, e.thing_id, &name)?;
             }
+            self.edit_digest(rid, e.thing_id, |d| d.remove(&old))?;
         }
         if let Ok(name) = BlobName::new(sop) {
             self.remove_name(rid, e.thing_id, &name)?;
@@ -165,6 +168,9 @@ impl SledMetaStore {
                         keys::study(rid, &f.study_instance_uid),
                         encode_id(new_tid.as_bytes()),
                     )?;
+                    let digest =
+                        StudyDigest::empty(&f.study_instance_uid, version, audit.timestamp);
+                    tx.put_digest(rid, new_tid, &digest)?;
                     (
                         StoredThing {
                             version_no: 1,
@@ -189,6 +195,8 @@ impl SledMetaStore {
                 series_uid: f.series_instance_uid.clone(),
             };
             tx.put(T::Sops, sop_key.clone(), encode_sop(&entry))?;
+            tx.edit_digest(rid, tid, |d| d.add(f))?;
+            // A new version of a study stamps its digest with that version and time.
             if !created_study {
                 let (op, change) = (ChangeOp::Update, BlobChange::None);
                 tx.next_version(rid, &study, version, audit, op, change, |_| {})?;

@@ -111,7 +111,7 @@ impl Tx<'_> {
     }
 
     /// Writes the version after `cur`: `edit` changes the header, `change` the blob snapshot;
-    /// appends the feed entry. Returns the new version.
+    /// appends the feed entry and keeps a study's digest in step. Returns the new version.
     #[allow(clippy::too_many_arguments)] // one step shared by every kind of change
     pub(crate) fn next_version(
         &self,
@@ -153,6 +153,9 @@ impl Tx<'_> {
         };
         self.write_version(rid, &next, blobs)?;
         self.append_change(rid, op, &next.thing)?;
+        if next.thing.type_id == TypeId::MEDICAL_IMAGE_STUDY {
+            self.follow_study(rid, &next.thing)?;
+        }
         Ok(next)
     }
 

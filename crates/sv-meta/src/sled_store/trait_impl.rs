@@ -1,6 +1,6 @@
 //! `MetaStore for SledMetaStore`: each method delegates to the module of its concept.
 
-use sv_model::study::InstanceFacts;
+use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
     Audit, BlobId, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing, ThingId,
     ThingVersion, Timestamp, Token, TokenId, VersionStamp,
@@ -176,5 +176,12 @@ impl MetaStore for SledMetaStore {
     }
     fn instance_index(&self, rid: RecordId) -> Result<Vec<InstanceIndexEntry>, MetaError> {
         self.instance_index_impl(rid)
+    }
+
+    fn study_digests(&self, rid: RecordId) -> Result<Vec<(ThingId, StudyDigest)>, MetaError> {
+        self.study_digests_impl(rid)
+    }
+    fn study_digest(&self, rid: RecordId, tid: ThingId) -> Result<Option<StudyDigest>, MetaError> {
+        self.study_digest_impl(rid, tid)
     }
 }
