@@ -1,9 +1,9 @@
 //! `fsck`: checks a metadata store against its blob store.
 //!
 //! Real problems (a named blob missing or corrupt, a reference count that disagrees with the
-//! names, an index entry pointing nowhere, a gap in a change feed) are reported apart from
-//! unreferenced blobs, which a crash between a blob write and its metadata leaves behind by
-//! design and `gc` removes.
+//! names, an index entry pointing nowhere, a study digest missing, stray or disagreeing with
+//! its instances, a gap in a change feed) are reported apart from unreferenced blobs, which a
+//! crash between a blob write and its metadata leaves behind by design and `gc` removes.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,6 +11,8 @@ use sv_blob::{BlobError, BlobStore};
 use sv_model::{BlobId, RecordId, ThingId, TypeId};
 
 use crate::{MetaError, MetaStore, StateFilter, ThingQuery};
+
+mod digest;
 
 /// One inconsistency. Ids only: no names, UIDs or other patient data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,13 @@ pub enum FsckProblem {
     DanglingStudy { record: RecordId, thing: ThingId },
     /// A SOP Instance UID maps to a thing or facts that are missing.
     DanglingInstance { record: RecordId, thing: ThingId },
+    /// A live study thing of the study index has no digest.
+    MissingStudyDigest { record: RecordId, thing: ThingId },
+    /// A study's digest disagrees with its instances (instance count, per-series or per-SOP
+    /// class counts) or with its thing (version).
+    StudyDigestMismatch { record: RecordId, thing: ThingId },
+    /// A digest of a thing that is not a live study of the index (a deleted one, say).
+    StrayStudyDigest { record: RecordId, thing: ThingId },
     /// The change feed's sequence numbers are not 1, 2, … up to the latest.
     FeedGap {
         record: RecordId,
@@ -106,6 +115,7 @@ pub fn fsck(meta: &dyn MetaStore, blobs: &dyn BlobStore) -> Result<FsckReport, M
             }
         }
         check_study_index(meta, rid, &mut report)?;
+        digest::check_study_digests(meta, rid, &mut report)?;
         check_feed(meta, rid, &mut report)?;
     }
     let counted: BTreeMap<BlobId, u64> = meta.referenced_blobs()?.into_iter().collect();

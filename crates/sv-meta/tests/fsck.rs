@@ -1,11 +1,12 @@
 //! `fsck` finds what goes wrong underneath the API: a corrupt blob file, a reference count
-//! that disagrees with the names, an index entry pointing nowhere, a gap in the change feed.
+//! that disagrees with the names, an index entry pointing nowhere, a study digest missing,
+//! stray or disagreeing with its instances, a gap in the change feed.
 
 use std::path::Path;
 
 use sv_blob::{BlobId, BlobStore, LocalBlobStore};
 use sv_meta::{FsckProblem, FsckReport, MetaStore, SledMetaStore, fsck};
-use sv_model::{Audit, AuditAction, Record, RecordId, Timestamp};
+use sv_model::{Audit, AuditAction, Record, RecordId, ThingId, Timestamp};
 use sv_testkit::meta_conformance::facts;
 
 /// A store with one record holding one instance (DICOM and preview blobs really stored).
@@ -80,13 +81,82 @@ fn an_index_entry_without_facts_is_a_problem() {
     let report = tamper(dir.path(), &blobs, |db| {
         db.open_tree("instances").unwrap().clear().unwrap();
     });
+    // The study's digest still counts the instance that is gone.
     assert!(
         matches!(
             report.problems.as_slice(),
-            [FsckProblem::DanglingInstance { .. }]
+            [
+                FsckProblem::DanglingInstance { .. },
+                FsckProblem::StudyDigestMismatch { .. }
+            ]
         ),
         "{report:?}"
     );
+}
+
+#[test]
+fn a_digest_missing_or_kept_for_another_thing_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rid, blobs) = populated(dir.path());
+    let meta = SledMetaStore::open(dir.path().join("meta")).unwrap();
+    let study = meta.study_thing(rid, "9.1").unwrap().unwrap();
+    drop(meta);
+    let stray = ThingId::new_random();
+    let report = tamper(dir.path(), &blobs, |db| {
+        let digests = db.open_tree("study_digests").unwrap();
+        let key = |tid: ThingId| [rid.as_bytes().as_slice(), tid.as_bytes()].concat();
+        let value = digests.remove(key(study)).unwrap().unwrap();
+        digests.insert(key(stray), value).unwrap();
+    });
+    assert_eq!(
+        report.problems,
+        vec![
+            FsckProblem::MissingStudyDigest {
+                record: rid,
+                thing: study
+            },
+            FsckProblem::StrayStudyDigest {
+                record: rid,
+                thing: stray
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_digest_behind_its_instances_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rid, blobs) = populated(dir.path());
+    let meta = SledMetaStore::open(dir.path().join("meta")).unwrap();
+    let study = meta.study_thing(rid, "9.1").unwrap().unwrap();
+    drop(meta);
+    let key = [rid.as_bytes().as_slice(), study.as_bytes()].concat();
+    let mut old = None;
+    tamper(dir.path(), &blobs, |db| {
+        old = db.open_tree("study_digests").unwrap().get(&key).unwrap();
+    });
+    // A second instance in another series, of another class.
+    let meta = SledMetaStore::open(dir.path().join("meta")).unwrap();
+    let mut f = facts("9.1", "9.1.2", "9.1.2.1", "more bytes", false);
+    f.sop_class_uid = "1.2.840.10008.5.1.4.1.1.88.11".into();
+    blobs.put_bytes(b"more bytes").unwrap();
+    meta.add_instance(rid, &f, false, &Audit::now(AuditAction::Updated, None))
+        .unwrap();
+    assert!(fsck(&meta, &blobs).unwrap().is_clean());
+    drop(meta);
+    // The digest as it was before that instance.
+    let report = tamper(dir.path(), &blobs, |db| {
+        let old = old.take().unwrap();
+        db.open_tree("study_digests")
+            .unwrap()
+            .insert(&key, old)
+            .unwrap();
+    });
+    let want = FsckProblem::StudyDigestMismatch {
+        record: rid,
+        thing: study,
+    };
+    assert_eq!(report.problems, vec![want]);
 }
 
 #[test]
