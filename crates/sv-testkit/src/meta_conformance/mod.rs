@@ -39,7 +39,12 @@ macro_rules! meta_store_conformance {
             tokens_are_found_by_hash, shares_are_found_by_hash_and_revoked,
             add_instance_builds_a_study, duplicate_instance_writes_nothing,
             conflicting_instance_is_refused_unless_replaced, replace_moves_an_instance_between_studies,
-            deleted_study_is_not_reused, fsck_tells_problems_from_leftovers,
+            deleted_study_is_not_reused, digest_holds_the_first_instance,
+            digest_counts_instances_by_series_and_class,
+            duplicate_instance_leaves_the_digest_unchanged, replace_moves_the_digest_counts,
+            digest_version_follows_the_study_thing, deleted_study_has_no_digest,
+            digests_stay_in_their_record, unknown_thing_has_no_digest,
+            fsck_tells_problems_from_leftovers,
             concurrent_updates_let_exactly_one_win, concurrent_instances_share_one_study,
             large_data_xml_round_trips, reopen_keeps_everything);
     };
@@ -151,6 +156,7 @@ fn refs(s: &dyn MetaStore, bytes: &[u8]) -> u64 {
 }
 
 mod access;
+mod digest;
 mod query;
 mod robustness;
 mod study;
@@ -172,6 +178,7 @@ fn token(rid: RecordId, secret: &[u8]) -> Token {
 mod things;
 
 pub use access::*;
+pub use digest::*;
 pub use query::*;
 pub use robustness::*;
 pub use study::*;
