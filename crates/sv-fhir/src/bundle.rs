@@ -113,7 +113,7 @@ pub fn search_bundle(
         if offset > 0 {
             relation("previous", offset.saturating_sub(count).min(last));
         }
-        if offset + count < total {
+        if offset.saturating_add(count) < total {
             relation("next", offset + count);
         }
         relation("last", last);

@@ -206,8 +206,7 @@ fn series(
 
 /// Numbered first, by number, then by UID.
 fn by_number_then_uid(a: (Option<u32>, &str), b: (Option<u32>, &str)) -> std::cmp::Ordering {
-    let key = |(n, uid): (Option<u32>, &str)| (n.is_none(), n, uid.to_owned());
-    key(a).cmp(&key(b))
+    (a.0.is_none(), a.0, a.1).cmp(&(b.0.is_none(), b.0, b.1))
 }
 
 fn unsigned(n: Option<i32>) -> Option<u32> {

@@ -135,6 +135,16 @@ fn first_and_last_pages_have_no_previous_or_next() {
 }
 
 #[test]
+fn an_offset_past_the_end_pages_back_to_the_last_page() {
+    let max = usize::MAX.to_string();
+    let request = parse(&[("_count", "10"), ("_offset", &max)]);
+    let bundle = search_bundle(&request, 25, Vec::new(), Vec::new(), &fhir_base());
+    let relations: Vec<&str> = bundle.link.iter().map(|l| l.relation.as_str()).collect();
+    assert_eq!(relations, ["self", "first", "previous", "last"]);
+    assert!(bundle.link[2].url.ends_with("_count=10&_offset=20"));
+}
+
+#[test]
 fn count_defaults_clamps_and_zero_counts_only() {
     assert_eq!(parse(&[]).count(), 20);
     assert_eq!(parse(&[("_count", "5000")]).count(), MAX_COUNT);
