@@ -30,7 +30,7 @@ pub fn resolve(configured: Option<&Secret>, data: &Path) -> anyhow::Result<(Secr
     if let Some(token) = read(&path)? {
         return Ok((token, Source::File(path)));
     }
-    let token = Secret::generate()?;
+    let token = Secret::generate();
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -23,7 +23,10 @@ pub struct Config {
     /// `http://<listen>`.
     pub public_url: String,
     /// Admin token; absent means `<data>/admin.token` (generated at first start).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::secret::optional"
+    )]
     pub admin_token: Option<Secret>,
     /// Log filter (tracing-subscriber `EnvFilter` syntax).
     pub log: String,
@@ -116,6 +119,7 @@ pub struct Layer {
     pub data: Option<PathBuf>,
     pub listen: Option<String>,
     pub public_url: Option<String>,
+    #[serde(default, with = "crate::secret::optional")]
     pub admin_token: Option<Secret>,
     pub log: Option<String>,
     pub workers: Option<usize>,

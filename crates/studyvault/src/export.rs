@@ -7,9 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sv_blob::BlobStore;
-use sv_meta::MetaStore;
 use sv_model::{RecordId, ThingId};
+use sv_vault::{Vault, VaultError};
 
 use crate::cli::ExportArgs;
 use crate::config::Config;
@@ -20,11 +19,15 @@ pub fn run(args: &ExportArgs, config: &Config) -> anyhow::Result<()> {
         .parse()
         .map_err(|_| anyhow::anyhow!("'{}' is not a record id", args.record))?;
     let vault = crate::maintenance::open_stopped(config)?;
-    let meta: &dyn MetaStore = vault.meta().as_ref();
-    if meta.record(record)?.is_none() {
-        bail!("record {record} does not exist");
-    }
-    let mut studies: Vec<(String, ThingId)> = meta.studies(record)?;
+    let mut studies: Vec<(String, ThingId)> = match vault.study_listings_blocking(record) {
+        Ok(listings) => listings
+            .into_iter()
+            .map(|l| (l.study_instance_uid, l.thing))
+            .collect(),
+        Err(VaultError::RecordNotFound(_)) => bail!("record {record} does not exist"),
+        Err(e) => return Err(e.into()),
+    };
+    studies.sort();
     if let Some(uid) = &args.study {
         studies.retain(|(u, _)| u == uid);
         if studies.is_empty() {
@@ -33,13 +36,8 @@ pub fn run(args: &ExportArgs, config: &Config) -> anyhow::Result<()> {
     }
     let mut totals = (0usize, 0usize, 0u64);
     for (uid, thing) in studies {
-        let study = match vault.study_blocking(record, thing) {
-            Ok(s) if !s.thing.is_deleted() => s,
-            Ok(_) | Err(sv_vault::VaultError::ThingNotFound(_)) => continue,
-            Err(sv_vault::VaultError::EmptyStudy { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let (files, bytes) = export_study(vault.blobs().as_ref(), &uid, &study, &args.out)?;
+        let study = vault.study_blocking(record, thing)?;
+        let (files, bytes) = export_study(&vault, &uid, &study, &args.out)?;
         totals.0 += 1;
         totals.1 += files;
         totals.2 += bytes;
@@ -56,7 +54,7 @@ pub fn run(args: &ExportArgs, config: &Config) -> anyhow::Result<()> {
 
 /// Writes one study; returns the files and bytes written.
 fn export_study(
-    blobs: &dyn BlobStore,
+    vault: &Vault,
     uid: &str,
     study: &sv_vault::StudyView,
     out: &Path,
@@ -85,7 +83,7 @@ fn export_study(
             }
             None => dir.join(safe_component(name)),
         };
-        let mut reader = blobs.get(&named.blob_id, None)?;
+        let mut reader = vault.read_blob_blocking(&named.blob_id, None)?;
         let mut file = std::fs::File::create(&path)
             .with_context(|| format!("could not create '{}'", path.display()))?;
         bytes += std::io::copy(&mut reader, &mut file)

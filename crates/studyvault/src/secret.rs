@@ -1,67 +1,52 @@
-//! Secrets (tokens): random generation, and a wrapper that never prints its value.
+//! Secrets in configuration: `sv_model::Secret` is the one secret type; this module reads it
+//! from TOML and environment layers and writes it redacted in `studyvault config`.
 
-use serde::{Deserialize, Serialize};
-
-/// A secret string. `Debug` and `Serialize` show `"<redacted>"`; only [`Secret::expose`]
-/// gives the value, and only where it is sent or stored on purpose.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+use serde::{Deserialize, Deserializer, Serializer};
+pub use sv_model::Secret;
 
 pub const REDACTED: &str = "<redacted>";
 
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+/// `#[serde(with = "crate::secret::optional")]` for an `Option<Secret>` field: read as a plain
+/// string, written as `"<redacted>"`.
+pub mod optional {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(_) => s.serialize_str(REDACTED),
+            None => s.serialize_none(),
+        }
     }
 
-    /// A fresh 256-bit random secret as 64 lowercase hex digits (URL-safe).
-    pub fn generate() -> anyhow::Result<Secret> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| anyhow::anyhow!("no system randomness for a token: {e}"))?;
-        Ok(Secret(bytes.iter().map(|b| format!("{b:02x}")).collect()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The hash the server keeps instead of the secret.
-    pub fn hash(&self) -> sv_model::SecretHash {
-        sv_model::SecretHash::of(self.0.as_bytes())
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(REDACTED)
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(Secret::new))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde::{Deserialize, Serialize};
+
     use super::*;
 
-    #[test]
-    fn generated_secrets_are_256_bit_hex_and_differ() {
-        let a = Secret::generate().unwrap();
-        let b = Secret::generate().unwrap();
-        assert_eq!(a.expose().len(), 64);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Holder {
+        #[serde(default, with = "optional")]
+        token: Option<Secret>,
     }
 
     #[test]
-    fn debug_and_serialize_redact() {
-        let s = Secret::new("hunter2-hunter2-hunter2");
-        assert_eq!(format!("{s:?}"), REDACTED);
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"<redacted>\"");
+    fn debug_and_serialize_redact_and_reading_keeps_the_value() {
+        let held: Holder = serde_json::from_str(r#"{"token": "hunter2-hunter2-hunter2"}"#).unwrap();
+        let token = held.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "hunter2-hunter2-hunter2");
+        assert_eq!(format!("{token:?}"), REDACTED);
+        assert!(!format!("{held:?}").contains("hunter2"));
+        assert_eq!(
+            serde_json::to_string(&held).unwrap(),
+            r#"{"token":"<redacted>"}"#
+        );
+        let absent: Holder = serde_json::from_str("{}").unwrap();
+        assert!(absent.token.is_none());
     }
 }

@@ -280,7 +280,7 @@ async fn serve(
     let get = range.clone();
     let reader = state
         .vault()
-        .run_io(move |v| Ok(v.blobs().get(&id, get)?))
+        .run_io(move |v| v.read_blob_blocking(&id, get))
         .await?;
     let mut response = Response::new(stream_reader(reader));
     *response.status_mut() = status;

@@ -11,18 +11,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sv_model::{Permissions, RecordId};
-use sv_vault::{Access, Principal};
+use sv_hvxml::{RecordOperation, write_record_operations};
+use sv_model::Permissions;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::records::parse_record_id;
 use crate::representation::{Repr, xml_response};
+use crate::things::refusal;
 use crate::{ApiError, AppState, Caller};
-
-/// The namespace of HealthVault's GetRecordOperations response.
-const XML_NS: &str = "urn:com.microsoft.wc.methods.response.GetRecordOperations";
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(operations))
@@ -79,10 +77,9 @@ async fn operations(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid-query", e.body_text()))?;
     let record = parse_record_id(&rid)?;
+    // The record scope first (another record's token is told "not found" before anything
+    // about its query); what the caller may read is the vault's decision.
     caller.require(record, None, Permissions::NONE)?;
-    if !reads_anything(&caller.0) {
-        return Err(ApiError::forbidden());
-    }
     let since = match q.since.as_deref() {
         None => 0,
         Some(s) => s
@@ -97,18 +94,18 @@ async fn operations(
             .filter(|m| (1..=1000).contains(m))
             .ok_or_else(|| ApiError::bad_request("invalid-max", "max is 1 to 1000"))?,
     };
+    let principal = caller.0;
     let page = state
         .vault()
-        .run_io(move |v| v.changes_blocking(record, since, max))
-        .await?;
-    let next_since = page.changes.last().map_or(since, |c| c.seq);
+        .run_io(move |v| v.feed_blocking(&principal, record, since, max))
+        .await?
+        .map_err(refusal)?;
     let operations = Operations {
-        latest: page.latest_seq,
-        next_since: next_since.max(since),
+        latest: page.latest,
+        next_since: page.next_since,
         operations: page
             .changes
             .iter()
-            .filter(|c| readable(&caller.0, record, c.type_id))
             .map(|c| Operation {
                 sequence_number: c.seq,
                 operation: c.op.as_str().to_owned(),
@@ -119,47 +116,22 @@ async fn operations(
             })
             .collect(),
     };
+    let xml = || {
+        let ops: Vec<RecordOperation<'_>> = page
+            .changes
+            .iter()
+            .map(|c| RecordOperation {
+                operation: c.op.as_str(),
+                sequence_number: c.seq,
+                thing_id: c.thing_id,
+                version: c.version,
+                type_id: c.type_id,
+            })
+            .collect();
+        write_record_operations(page.latest, &ops)
+    };
     Ok(match Repr::negotiate(&headers, Repr::Json) {
         Repr::Json => axum::Json(operations).into_response(),
-        Repr::Xml => xml_response(StatusCode::OK, operations_xml(&operations)),
+        Repr::Xml => xml_response(StatusCode::OK, xml()),
     })
-}
-
-fn readable(principal: &Principal, record: RecordId, type_id: sv_model::TypeId) -> bool {
-    principal.access(record, Some(type_id), Permissions::READ) == Access::Granted
-}
-
-/// The admin, or a token with read permission on at least one type.
-fn reads_anything(principal: &Principal) -> bool {
-    match principal {
-        Principal::Admin => true,
-        Principal::App(token) => token
-            .grants
-            .iter()
-            .any(|g| g.permissions.contains(Permissions::READ)),
-    }
-}
-
-/// HealthVault's `GetRecordOperations` response `info`: the latest sequence number, then
-/// `operations` (left out when empty, as the schema needs at least one). Every value is a
-/// number, a GUID, or an enum word: nothing needs escaping.
-fn operations_xml(ops: &Operations) -> String {
-    let mut out = format!(
-        "<wc:info xmlns:wc=\"{XML_NS}\"><latest-record-operation-sequence-number>{}\
-         </latest-record-operation-sequence-number>",
-        ops.latest
-    );
-    if !ops.operations.is_empty() {
-        out.push_str("<operations>");
-        for op in &ops.operations {
-            out.push_str(&format!(
-                "<record-operation><operation>{}</operation><sequence-number>{}</sequence-number>\
-                 <thing-id version-stamp=\"{}\">{}</thing-id><type-id>{}</type-id></record-operation>",
-                op.operation, op.sequence_number, op.version_stamp, op.thing_id, op.type_id
-            ));
-        }
-        out.push_str("</operations>");
-    }
-    out.push_str("</wc:info>");
-    out
 }

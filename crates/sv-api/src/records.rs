@@ -144,7 +144,7 @@ async fn list_tokens(
     caller.require(record, None, Permissions::ALL)?;
     let tokens = state
         .vault()
-        .run_io(move |v| Ok(v.meta().tokens(record)?))
+        .run_io(move |v| v.tokens_blocking(record))
         .await?;
     Ok(Json(tokens.iter().map(token_view).collect()))
 }

@@ -42,6 +42,7 @@ mod chars;
 mod dom;
 mod envelope;
 mod error;
+mod operations;
 mod reader;
 mod sections;
 mod shared_read;
@@ -53,6 +54,7 @@ mod writer;
 
 pub use envelope::{DataXml, STORE_APP_ID, ThingXml, write_thing, write_things};
 pub use error::XmlError;
+pub use operations::{RecordOperation, write_record_operations};
 pub use reader::XmlLimits;
 pub use sections::Sections;
 pub use study_read::{read_medical_image_study, read_medical_image_study_with};

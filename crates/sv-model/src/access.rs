@@ -67,6 +67,41 @@ pub struct Grant {
     pub permissions: Permissions,
 }
 
+/// A secret (a token, a share link's key): what is shown once and then kept only as its
+/// [`SecretHash`]. `Debug` never shows it; [`Secret::expose`] gives the value, only where it is
+/// sent or stored on purpose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// 256 bits from the operating system's generator, as 64 lowercase hex characters
+    /// (URL-safe).
+    pub fn generate() -> Secret {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
+        Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash the store keeps instead of the secret.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(self.0.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The blake3 hash of a secret (token or share link); what the store keeps instead of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecretHash(pub [u8; 32]);
@@ -164,5 +199,21 @@ mod tests {
         assert_eq!(token.permissions_for(other), Permissions::READ);
         assert!(!token.is_expired(Timestamp::from_unix_micros(9)));
         assert!(token.is_expired(Timestamp::from_unix_micros(10)));
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_hex_and_never_debug_printed() {
+        let a = Secret::generate();
+        let b = Secret::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), 64);
+        assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(!format!("{a:?}").contains(a.expose()));
+        assert_eq!(a.hash(), SecretHash::of(a.expose().as_bytes()));
     }
 }

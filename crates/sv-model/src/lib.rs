@@ -15,7 +15,7 @@ mod timestamp;
 
 pub mod study;
 
-pub use access::{Grant, Permissions, Record, SecretHash, Share, Token};
+pub use access::{Grant, Permissions, Record, Secret, SecretHash, Share, Token};
 pub use error::ModelError;
 pub use ids::{RecordId, ThingId, TokenId, TypeId, VersionStamp};
 pub use naming::{BlobName, NamedBlob};

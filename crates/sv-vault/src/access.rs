@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use sv_model::{
-    Grant, Permissions, Record, RecordId, SecretHash, Timestamp, Token, TokenId, TypeId,
+    Grant, Permissions, Record, RecordId, Secret, SecretHash, Timestamp, Token, TokenId, TypeId,
 };
 
 use crate::{Vault, VaultError};
@@ -66,6 +66,17 @@ impl Principal {
         }
     }
 
+    /// The admin, or a token with read permission on at least one type.
+    pub fn reads_anything(&self) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::App(token) => token
+                .grants
+                .iter()
+                .any(|g| g.permissions.contains(Permissions::READ)),
+        }
+    }
+
     /// The token id to record in audits (`None` for the admin).
     pub fn token_id(&self) -> Option<TokenId> {
         match self {
@@ -87,33 +98,6 @@ pub enum AuthFailure {
 pub struct IssuedToken {
     pub token: Token,
     pub secret: Secret,
-}
-
-/// A freshly generated secret. Never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// 256 bits from the operating system's generator, as 64 lowercase hex characters.
-    pub fn generate() -> Secret {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
-        Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(self.0.as_bytes())
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// Tokens remembered; the map is emptied when full (only real tokens enter, so this is rare).
@@ -235,6 +219,12 @@ impl Vault {
         // Evicted even if the delete failed: it may have happened all the same.
         self.inner.tokens.evict(record, id);
         Ok(deleted?)
+    }
+
+    /// The record's tokens, never their secrets (blocking).
+    pub fn tokens_blocking(&self, record: RecordId) -> Result<Vec<Token>, VaultError> {
+        self.require_record(record)?;
+        Ok(self.inner.meta.tokens(record)?)
     }
 
     /// Creates a record and its owner token (every permission on every type).
@@ -468,15 +458,5 @@ mod tests {
             cache.fill(cache.generation(), t);
         }
         assert!(cache.lock().tokens.len() <= CACHED_TOKENS);
-    }
-
-    #[test]
-    fn secrets_are_random_hex_and_never_debug_printed() {
-        let a = Secret::generate();
-        let b = Secret::generate();
-        assert_ne!(a, b);
-        assert_eq!(a.expose().len(), 64);
-        assert!(a.expose().bytes().all(|c| c.is_ascii_hexdigit()));
-        assert!(!format!("{a:?}").contains(a.expose()));
     }
 }

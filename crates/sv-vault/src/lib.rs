@@ -10,6 +10,7 @@
 
 mod access;
 mod batch;
+mod derived;
 mod error;
 mod ingest;
 mod maintenance;
@@ -23,17 +24,24 @@ use std::sync::Arc;
 
 use sv_blob::{BlobStore, LocalBlobStore};
 use sv_meta::{MetaStore, SledMetaStore};
+use sv_model::RecordId;
 use tokio::sync::Semaphore;
 
-pub use access::{Access, AuthFailure, IssuedToken, Principal, Secret};
+pub use access::{Access, AuthFailure, IssuedToken, Principal};
 pub use batch::{Batch, BatchItem, ZipIngestError, ZipLimits, ZipRefusal};
+pub use derived::DerivedPreviews;
 pub use error::VaultError;
 pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
 pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
-pub use studies::StudyView;
-pub use things::{BlobPut, Outcome, ThingDraft, ThingHistory, ThingRefusal};
+pub use studies::{StudyListing, StudyView};
+pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};
+
+// The store types that cross this crate's API: callers name them through the vault, so the
+// HTTP crate depends on the use cases, not on the stores (ARCHITECTURE.md, code map).
+pub use sv_blob::{BlobReader, is_corrupt_io};
+pub use sv_meta::{Change, ChangeOp, StateFilter, ThingCursor, ThingQuery};
 
 /// What a vault is allowed to do; the binary fills it from configuration.
 #[derive(Debug, Clone)]
@@ -75,6 +83,8 @@ struct Inner {
     tokens: access::TokenCache,
     /// Verified preview bytes, by blob id.
     previews: preview_cache::PreviewBytes,
+    /// Derived (series and study) previews, by study thing version.
+    derived: derived::DerivedCache,
 }
 
 impl Vault {
@@ -101,18 +111,15 @@ impl Vault {
                 workers,
                 tokens: access::TokenCache::default(),
                 previews: preview_cache::PreviewBytes::default(),
+                derived: derived::DerivedCache::default(),
             }),
         }
     }
 
-    /// The metadata store. Revoke tokens through [`Vault::revoke_token_blocking`], not here:
-    /// the vault remembers resolved tokens and must forget a revoked one at once.
-    pub fn meta(&self) -> &Arc<dyn MetaStore> {
-        &self.inner.meta
-    }
-
-    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
-        &self.inner.blobs
+    /// Ok when the metadata store answers a read (blocking).
+    pub fn health_blocking(&self) -> Result<(), VaultError> {
+        self.inner.meta.record(RecordId::from_bytes([0; 16]))?;
+        Ok(())
     }
 
     pub fn config(&self) -> &VaultConfig {

@@ -24,8 +24,8 @@ pub struct GcReport {
 /// Checks that metadata and blobs agree (see [`sv_meta::fsck`]).
 pub fn fsck_report(vault: &Vault) -> Result<FsckReport, VaultError> {
     Ok(sv_meta::fsck(
-        vault.meta().as_ref(),
-        vault.blobs().as_ref(),
+        vault.inner.meta.as_ref(),
+        vault.inner.blobs.as_ref(),
     )?)
 }
 

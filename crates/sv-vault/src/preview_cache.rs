@@ -171,7 +171,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let vault = Vault::open(dir.path(), crate::VaultConfig::default()).unwrap();
         let bytes = b"not really a jpeg, but bytes all the same".repeat(100);
-        let id = vault.blobs().put_bytes(&bytes).unwrap().id;
+        let id = vault.inner.blobs.put_bytes(&bytes).unwrap().id;
         assert!(vault.cached_preview(&id).is_none(), "not read yet");
         let read = vault
             .read_preview_blocking(&id, bytes.len() as u64)

@@ -1,9 +1,27 @@
-//! Reading studies: the study thing with its XML assembled from the per-instance facts.
+//! Reading studies: the study thing with its XML assembled from the per-instance facts, the
+//! record's study list, and a study's instances for download.
+
+use std::sync::Arc;
 
 use sv_model::study::{InstanceFacts, StudyAssembly, assemble_study};
-use sv_model::{NamedBlob, RecordId, Thing, ThingId, TypeId};
+use sv_model::{NamedBlob, RecordId, Thing, ThingId, ThingState, Timestamp, TypeId};
 
+use crate::derived::DerivedPreviews;
 use crate::{Vault, VaultError};
+
+/// A live study as its list and detail pages show it: assembled, with its derived previews,
+/// without the XML or the named blobs a [`StudyView`] carries.
+#[derive(Debug, Clone)]
+pub struct StudyListing {
+    pub thing: ThingId,
+    pub study_instance_uid: String,
+    /// Every instance, by series UID then SOP Instance UID.
+    pub instances: Vec<InstanceFacts>,
+    pub assembly: StudyAssembly,
+    pub derived: Arc<DerivedPreviews>,
+    /// When the study thing last changed.
+    pub updated: Timestamp,
+}
 
 /// A study as a reader sees it.
 #[derive(Debug, Clone)]
@@ -61,5 +79,82 @@ impl Vault {
             Some(thing) => self.study_blocking(record, thing).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Every live study of `record`, unordered (blocking).
+    pub fn study_listings_blocking(
+        &self,
+        record: RecordId,
+    ) -> Result<Vec<StudyListing>, VaultError> {
+        self.require_record(record)?;
+        let mut out = Vec::new();
+        for (uid, thing) in self.inner.meta.studies(record)? {
+            out.extend(self.listing(record, uid, thing)?);
+        }
+        Ok(out)
+    }
+
+    /// The live study with this StudyInstanceUID, if there is one (blocking).
+    pub fn study_listing_blocking(
+        &self,
+        record: RecordId,
+        study_instance_uid: &str,
+    ) -> Result<Option<StudyListing>, VaultError> {
+        match self.inner.meta.study_thing(record, study_instance_uid)? {
+            Some(thing) => self.listing(record, study_instance_uid.to_owned(), thing),
+            None => Ok(None),
+        }
+    }
+
+    /// The instances of the live study with this StudyInstanceUID, by series UID then SOP
+    /// Instance UID; empty when there is no such study (blocking).
+    pub fn study_instances_blocking(
+        &self,
+        record: RecordId,
+        study_instance_uid: &str,
+    ) -> Result<Vec<InstanceFacts>, VaultError> {
+        let meta = &self.inner.meta;
+        let Some(thing) = meta.study_thing(record, study_instance_uid)? else {
+            return Ok(Vec::new());
+        };
+        match meta.thing_header(record, thing)? {
+            Some(header) if header.state == ThingState::Active => {
+                Ok(meta.study_instances(record, thing)?)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Reads a live study thing's facts and assembles them; remembers its derived previews.
+    fn listing(
+        &self,
+        record: RecordId,
+        uid: String,
+        thing: ThingId,
+    ) -> Result<Option<StudyListing>, VaultError> {
+        let meta = &self.inner.meta;
+        let Some(header) = meta.thing_header(record, thing)? else {
+            return Ok(None);
+        };
+        if header.state != ThingState::Active || header.type_id != TypeId::MEDICAL_IMAGE_STUDY {
+            return Ok(None);
+        }
+        let instances = meta.study_instances(record, thing)?;
+        if instances.is_empty() {
+            return Ok(None);
+        }
+        let assembly = assemble_study(&instances)?;
+        let derived = Arc::new(DerivedPreviews::of(&assembly));
+        self.inner
+            .derived
+            .put((record, thing), header.version, derived.clone());
+        Ok(Some(StudyListing {
+            thing,
+            study_instance_uid: uid,
+            instances,
+            assembly,
+            derived,
+            updated: header.updated.timestamp,
+        }))
     }
 }

@@ -11,8 +11,10 @@
 //! queried and deleted).
 
 use std::io::Read;
+use std::ops::Range;
 
-use sv_meta::{MetaError, Page, ThingQuery, ThingUpdate};
+use sv_blob::{BlobId, BlobReader};
+use sv_meta::{Change, MetaError, Page, ThingQuery, ThingUpdate};
 use sv_model::{
     Audit, AuditAction, BlobName, NamedBlob, Permissions, RecordId, Thing, ThingFlags, ThingId,
     ThingState, ThingVersion, TypeId, VersionStamp,
@@ -116,7 +118,7 @@ fn audit(principal: &Principal, action: AuditAction) -> Audit {
 }
 
 impl Vault {
-    fn require_record(&self, record: RecordId) -> Result<(), VaultError> {
+    pub(crate) fn require_record(&self, record: RecordId) -> Result<(), VaultError> {
         match self.inner.meta.record(record)? {
             Some(_) => Ok(()),
             None => Err(VaultError::RecordNotFound(record)),
@@ -407,14 +409,60 @@ impl Vault {
         Ok(Ok(header))
     }
 
-    /// The change feed after `since`, at most `limit` entries (blocking).
-    pub fn changes_blocking(
+    /// The bytes of blob `id`, or of `range` of them, verified as they are read (blocking:
+    /// opens the file). The caller resolved `id` through a use case that checked access.
+    pub fn read_blob_blocking(
         &self,
+        id: &BlobId,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobReader, VaultError> {
+        Ok(self.inner.blobs.get(id, range)?)
+    }
+
+    /// The change feed after `since` as `principal` may see it, at most `limit` entries
+    /// examined (blocking). A token sees the changes of the types it may read, and
+    /// `next_since` moves past the ones it may not, so paging never stalls. A token that may
+    /// read no type at all is refused.
+    pub fn feed_blocking(
+        &self,
+        principal: &Principal,
         record: RecordId,
         since: u64,
         limit: usize,
-    ) -> Result<sv_meta::ChangePage, VaultError> {
+    ) -> Outcome<FeedPage> {
+        match principal.access(record, None, Permissions::NONE) {
+            Access::Granted => {}
+            Access::OtherRecord => return Ok(Err(ThingRefusal::OtherRecord)),
+            Access::Denied => return Ok(Err(ThingRefusal::Forbidden)),
+        }
+        if !principal.reads_anything() {
+            return Ok(Err(ThingRefusal::Forbidden));
+        }
         self.require_record(record)?;
-        Ok(self.inner.meta.changes(record, since, limit)?)
+        let page = self.inner.meta.changes(record, since, limit)?;
+        let next_since = page.changes.last().map_or(since, |c| c.seq).max(since);
+        let changes = page
+            .changes
+            .into_iter()
+            .filter(|c| {
+                principal.access(record, Some(c.type_id), Permissions::READ) == Access::Granted
+            })
+            .collect();
+        Ok(Ok(FeedPage {
+            latest: page.latest_seq,
+            changes,
+            next_since,
+        }))
     }
+}
+
+/// A page of the change feed as one caller sees it.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// The record's latest sequence number (0 when nothing happened yet).
+    pub latest: u64,
+    /// Oldest first; only the types the caller may read.
+    pub changes: Vec<Change>,
+    /// Pass as `since` for the next page; equal to `latest` when caught up.
+    pub next_since: u64,
 }

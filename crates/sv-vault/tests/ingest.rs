@@ -11,33 +11,39 @@ use sv_testkit::fixtures::{dicom_fixture, fixtures_dir, read_dicom_fixture};
 use sv_testkit::schema::xmllint_study;
 use sv_vault::{IngestOptions, IngestStatus, Vault, VaultConfig, fsck_report};
 
+/// A vault over stores the test keeps handles to, so it can look behind the use cases.
 struct TestVault {
     vault: Vault,
+    meta: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
     record: RecordId,
     _dir: tempfile::TempDir,
 }
 
 fn test_vault() -> TestVault {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::open(
-        dir.path(),
+    let meta: Arc<dyn MetaStore> = Arc::new(SledMetaStore::open(dir.path().join("meta")).unwrap());
+    let blobs: Arc<dyn BlobStore> =
+        Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
+    let vault = Vault::with_stores(
+        meta.clone(),
+        blobs.clone(),
         VaultConfig {
             workers: 2,
             ..VaultConfig::default()
         },
-    )
-    .unwrap();
+    );
     let record = RecordId::new_random();
-    vault
-        .meta()
-        .create_record(&Record {
-            id: record,
-            name: "test".into(),
-            created: Timestamp::now(),
-        })
-        .unwrap();
+    meta.create_record(&Record {
+        id: record,
+        name: "test".into(),
+        created: Timestamp::now(),
+    })
+    .unwrap();
     TestVault {
         vault,
+        meta,
+        blobs,
         record,
         _dir: dir,
     }
@@ -104,7 +110,7 @@ fn every_fixture_is_reported_and_every_study_validates_against_the_v2_schema() {
         "{by_status:?}"
     );
 
-    let studies = t.vault.meta().studies(t.record).unwrap();
+    let studies = t.meta.studies(t.record).unwrap();
     assert!(
         studies.len() >= 10,
         "expected many studies, got {}",
@@ -183,7 +189,7 @@ fn a_study_grows_one_instance_at_a_time_from_a_dicomdir_set() {
             report.reason
         );
     }
-    let studies = t.vault.meta().studies(t.record).unwrap();
+    let studies = t.meta.studies(t.record).unwrap();
     assert_eq!(studies.len(), 1);
     let view = t.vault.study_blocking(t.record, studies[0].1).unwrap();
     assert_eq!(view.instances.len(), files.len());
@@ -192,7 +198,7 @@ fn a_study_grows_one_instance_at_a_time_from_a_dicomdir_set() {
         series.preview_blob_name.is_some(),
         "the series has a preview"
     );
-    let versions = t.vault.meta().versions(t.record, studies[0].1).unwrap();
+    let versions = t.meta.versions(t.record, studies[0].1).unwrap();
     assert_eq!(
         versions.len(),
         files.len(),
@@ -229,8 +235,7 @@ fn duplicates_conflicts_and_replacement() {
     assert_eq!(conflict.status, IngestStatus::Conflict);
     assert_eq!(conflict.reason.unwrap().code, "sop-instance-conflict");
     let stored = t
-        .vault
-        .meta()
+        .meta
         .instance(t.record, first.sop_instance_uid.as_deref().unwrap())
         .unwrap();
     assert_eq!(
@@ -249,29 +254,18 @@ fn duplicates_conflicts_and_replacement() {
         .unwrap();
     assert_eq!(replaced.status, IngestStatus::Replaced);
     let stored = t
-        .vault
-        .meta()
+        .meta
         .instance(t.record, first.sop_instance_uid.as_deref().unwrap())
         .unwrap();
     assert_eq!(stored.unwrap().1.blob_id, replaced.blob_id.unwrap());
 
     // The original bytes are no longer named: gc takes them, fsck stays clean.
-    assert_eq!(
-        t.vault
-            .meta()
-            .blob_refcount(&first.blob_id.unwrap())
-            .unwrap(),
-        0
-    );
+    assert_eq!(t.meta.blob_refcount(&first.blob_id.unwrap()).unwrap(), 0);
     let gc = t.vault.gc_blocking().unwrap();
     assert!(gc.deleted.contains(&first.blob_id.unwrap()));
     assert!(fsck_report(&t.vault).unwrap().is_clean());
     assert!(
-        t.vault
-            .blobs()
-            .len(&replaced.blob_id.unwrap())
-            .unwrap()
-            .is_some(),
+        t.blobs.len(&replaced.blob_id.unwrap()).unwrap().is_some(),
         "gc keeps named blobs"
     );
 }
@@ -281,7 +275,7 @@ fn bad_files_are_explained_and_lose_nothing() {
     let t = test_vault();
     let good = ingest_file(&t, &dicom_fixture("MR_small.dcm"), IngestOptions::default());
     assert_eq!(good.status, IngestStatus::Stored);
-    let before = t.vault.blobs().list().unwrap();
+    let before = t.blobs.list().unwrap();
 
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
@@ -305,7 +299,7 @@ fn bad_files_are_explained_and_lose_nothing() {
         );
     }
     assert_eq!(
-        t.vault.blobs().list().unwrap(),
+        t.blobs.list().unwrap(),
         before,
         "failed ingests store nothing"
     );
@@ -323,16 +317,14 @@ fn instances_over_the_limits_are_refused_before_decoding() {
     let meta: Arc<dyn MetaStore> = Arc::new(SledMetaStore::open(dir.path().join("meta")).unwrap());
     let blobs: Arc<dyn BlobStore> =
         Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
-    let vault = Vault::with_stores(meta, blobs, config);
+    let vault = Vault::with_stores(meta.clone(), blobs.clone(), config);
     let record = RecordId::new_random();
-    vault
-        .meta()
-        .create_record(&Record {
-            id: record,
-            name: "t".into(),
-            created: Timestamp::now(),
-        })
-        .unwrap();
+    meta.create_record(&Record {
+        id: record,
+        name: "t".into(),
+        created: Timestamp::now(),
+    })
+    .unwrap();
     let report = vault
         .ingest_blocking(
             record,
@@ -342,7 +334,7 @@ fn instances_over_the_limits_are_refused_before_decoding() {
         .unwrap();
     assert_eq!(report.status, IngestStatus::Failed);
     assert_eq!(report.reason.unwrap().code, "too-large");
-    assert!(vault.blobs().list().unwrap().is_empty());
+    assert!(blobs.list().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,7 +359,7 @@ async fn concurrent_async_ingests_of_one_study_all_land() {
         let report = task.await.unwrap().unwrap();
         assert_eq!(report.status, IngestStatus::Stored, "{:?}", report.reason);
     }
-    let studies = t.vault.meta().studies(t.record).unwrap();
+    let studies = t.meta.studies(t.record).unwrap();
     assert_eq!(
         studies.len(),
         1,

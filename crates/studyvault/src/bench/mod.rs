@@ -65,7 +65,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("note: this is a debug build; run `cargo run --release -p studyvault -- bench`");
     }
-    let admin = Secret::generate()?;
+    let admin = Secret::generate();
     eprintln!("starting studyvault and Orthanc in {}", dir.path.display());
     let sv = servers::start_studyvault(&dir.path, &admin, args.workers)?;
     let sv_target = studyvault_target(&sv, &admin)?;

@@ -12,7 +12,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// A body fed by a blocking thread reading `reader` chunk by chunk. A read error (a corrupt
 /// group, an IO failure) ends the stream with an error, so the connection is aborted.
-pub(super) fn stream_reader(mut reader: sv_blob::BlobReader) -> Body {
+pub(super) fn stream_reader(mut reader: sv_vault::BlobReader) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         loop {
@@ -27,7 +27,7 @@ pub(super) fn stream_reader(mut reader: sv_blob::BlobReader) -> Body {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    tracing::error!(corrupt = sv_blob::is_corrupt_io(&e), error = %e, "blob read failed mid-stream");
+                    tracing::error!(corrupt = sv_vault::is_corrupt_io(&e), error = %e, "blob read failed mid-stream");
                     let _ = tx.blocking_send(Err(e));
                     break;
                 }

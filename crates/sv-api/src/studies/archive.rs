@@ -15,7 +15,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
 use bytes::Bytes;
 use sv_model::study::InstanceFacts;
-use sv_model::{Permissions, Timestamp, TypeId};
+use sv_model::{BlobId, Permissions, Timestamp, TypeId};
 use sv_vault::Vault;
 use tokio::sync::mpsc;
 use tracing::error;
@@ -42,10 +42,7 @@ pub(super) async fn study_archive(
     let uid = study.clone();
     let instances = state
         .vault()
-        .run_io(move |vault| match vault.meta().study_thing(record, &uid)? {
-            Some(thing) => Ok(vault.meta().study_instances(record, thing)?),
-            None => Ok(Vec::new()),
-        })
+        .run_io(move |vault| vault.study_instances_blocking(record, &uid))
         .await?;
     if instances.is_empty() {
         return Err(ApiError::not_found("study"));
@@ -113,8 +110,10 @@ fn write_zip(vault: &Vault, instances: &[InstanceFacts], sink: ChannelWriter) ->
     sink.flush()
 }
 
-fn copy_blob(vault: &Vault, id: &sv_blob::BlobId, out: &mut impl Write) -> io::Result<()> {
-    let mut reader = vault.blobs().get(id, None).map_err(io::Error::other)?;
+fn copy_blob(vault: &Vault, id: &BlobId, out: &mut impl Write) -> io::Result<()> {
+    let mut reader = vault
+        .read_blob_blocking(id, None)
+        .map_err(io::Error::other)?;
     io::copy(&mut reader, out)?;
     Ok(())
 }

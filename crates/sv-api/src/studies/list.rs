@@ -2,18 +2,16 @@
 //! archive links.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
 use serde::Serialize;
-use sv_model::study::{HvDateTime, InstanceFacts, StudyAssembly, assemble_study};
-use sv_model::{Permissions, RecordId, ThingId, ThingState, TypeId};
-use sv_vault::{Vault, VaultError};
+use sv_model::study::{HvDateTime, InstanceFacts};
+use sv_model::{Permissions, RecordId, TypeId};
+use sv_vault::StudyListing;
 use utoipa::ToSchema;
 
 use super::Links;
-use super::previews::{DerivedPreviews, PreviewCache};
 use crate::records::parse_record_id;
 use crate::{ApiError, AppState, Caller};
 
@@ -68,46 +66,26 @@ pub struct InstanceDetails {
     pub preview_error: Option<String>,
 }
 
-/// A study as read for these answers: its facts and their assembly.
-struct Loaded {
-    thing: ThingId,
-    uid: String,
-    instances: Vec<InstanceFacts>,
-    assembly: StudyAssembly,
-    derived: Arc<DerivedPreviews>,
-    updated: i64,
-}
-
 /// Lists the record's studies, newest first.
 #[utoipa::path(get, path = "/v1/records/{rid}/studies", tag = "studies",
     params(("rid" = String, Path, description = "record id")),
     responses((status = 200, body = Vec<StudySummary>), (status = 404, body = crate::ErrorBody)))]
 pub(super) async fn list_studies(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<PreviewCache>>,
     caller: Caller,
     Path(rid): Path<String>,
 ) -> Result<Json<Vec<StudySummary>>, ApiError> {
     let record = readable(&caller, &rid)?;
     let mut loaded = state
         .vault()
-        .run_io(move |vault| {
-            if vault.meta().record(record)?.is_none() {
-                return Err(VaultError::RecordNotFound(record));
-            }
-            let mut out = Vec::new();
-            for (uid, thing) in vault.meta().studies(record)? {
-                out.extend(load(vault, &cache, record, uid, thing)?);
-            }
-            Ok(out)
-        })
+        .run_io(move |vault| vault.study_listings_blocking(record))
         .await?;
     let links = Links::new(&state, record);
     let mut summaries: Vec<(String, i64, StudySummary)> = loaded
         .drain(..)
         .map(|l| {
             let s = summary(&l, &links);
-            (s.date.clone(), l.updated, s)
+            (s.date.clone(), l.updated.unix_micros(), s)
         })
         .collect();
     summaries.sort_by(|a, b| (&b.0, b.1).cmp(&(&a.0, a.1)));
@@ -120,19 +98,13 @@ pub(super) async fn list_studies(
     responses((status = 200, body = StudyDetails), (status = 404, body = crate::ErrorBody)))]
 pub(super) async fn study_details(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<PreviewCache>>,
     caller: Caller,
     Path((rid, study)): Path<(String, String)>,
 ) -> Result<Json<StudyDetails>, ApiError> {
     let record = readable(&caller, &rid)?;
     let loaded = state
         .vault()
-        .run_io(
-            move |vault| match vault.meta().study_thing(record, &study)? {
-                Some(thing) => load(vault, &cache, record, study, thing),
-                None => Ok(None),
-            },
-        )
+        .run_io(move |vault| vault.study_listing_blocking(record, &study))
         .await?
         .ok_or_else(|| ApiError::not_found("study"))?;
     let links = Links::new(&state, record);
@@ -145,39 +117,7 @@ fn readable(caller: &Caller, rid: &str) -> Result<RecordId, ApiError> {
     Ok(record)
 }
 
-/// Reads a live study's facts and assembles them (blocking); refreshes the preview cache.
-fn load(
-    vault: &Vault,
-    cache: &PreviewCache,
-    record: RecordId,
-    uid: String,
-    thing: ThingId,
-) -> Result<Option<Loaded>, VaultError> {
-    let meta = vault.meta();
-    let Some(header) = meta.thing_header(record, thing)? else {
-        return Ok(None);
-    };
-    if header.state != ThingState::Active || header.type_id != TypeId::MEDICAL_IMAGE_STUDY {
-        return Ok(None);
-    }
-    let instances = meta.study_instances(record, thing)?;
-    if instances.is_empty() {
-        return Ok(None);
-    }
-    let assembly = assemble_study(&instances)?;
-    let derived = Arc::new(DerivedPreviews::of(&assembly));
-    cache.put((record, thing), header.version, derived.clone());
-    Ok(Some(Loaded {
-        thing,
-        uid,
-        instances,
-        assembly,
-        derived,
-        updated: header.updated.timestamp.unix_micros(),
-    }))
-}
-
-fn summary(l: &Loaded, links: &Links) -> StudySummary {
+fn summary(l: &StudyListing, links: &Links) -> StudySummary {
     let modalities: BTreeSet<&str> = l
         .instances
         .iter()
@@ -188,7 +128,7 @@ fn summary(l: &Loaded, links: &Links) -> StudySummary {
     let study = &l.assembly.study;
     StudySummary {
         thing_id: l.thing.to_string(),
-        study_instance_uid: l.uid.clone(),
+        study_instance_uid: l.study_instance_uid.clone(),
         date: date_text(&study.when),
         description: study.description.as_ref().map(|d| d.as_str().to_owned()),
         modalities: modalities.into_iter().map(str::to_owned).collect(),
@@ -197,16 +137,16 @@ fn summary(l: &Loaded, links: &Links) -> StudySummary {
         preview_url: l.derived.study.as_ref().map(|p| {
             format!(
                 "{}?v={}",
-                links.study_preview(&l.uid),
+                links.study_preview(&l.study_instance_uid),
                 p.blob_id.to_hex().as_str()
             )
         }),
-        archive_url: links.archive(&l.uid),
-        url: links.study(&l.uid),
+        archive_url: links.archive(&l.study_instance_uid),
+        url: links.study(&l.study_instance_uid),
     }
 }
 
-fn details(l: &Loaded, links: &Links) -> StudyDetails {
+fn details(l: &StudyListing, links: &Links) -> StudyDetails {
     let by_sop: HashMap<&str, &InstanceFacts> = l
         .instances
         .iter()
@@ -232,10 +172,13 @@ fn details(l: &Loaded, links: &Links) -> StudyDetails {
                 modality: first.series.modality.clone(),
                 description: s.description.as_ref().map(|d| d.as_str().to_owned()),
                 preview_url: preview.map(|p| {
-                    let url = links.series_preview(&l.uid, uid);
+                    let url = links.series_preview(&l.study_instance_uid, uid);
                     format!("{url}?v={}", p.blob_id.to_hex().as_str())
                 }),
-                instances: members.iter().map(|f| instance(f, &l.uid, links)).collect(),
+                instances: members
+                    .iter()
+                    .map(|f| instance(f, &l.study_instance_uid, links))
+                    .collect(),
             })
         })
         .collect();

@@ -10,15 +10,14 @@ mod upload;
 mod zip_in;
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::DefaultBodyLimit;
 use sv_model::RecordId;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::representation::encode_segment;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
@@ -41,7 +40,6 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(previews::series_preview))
         .routes(routes!(previews::instance_preview))
         .routes(routes!(archive::study_archive))
-        .layer(Extension(Arc::new(previews::PreviewCache::default())))
 }
 
 /// Absolute links to a record's study resources (`ApiConfig::public_url` based).
@@ -58,7 +56,7 @@ impl Links {
     }
 
     pub(crate) fn study(&self, study: &str) -> String {
-        format!("{}/{}", self.base, segment(study))
+        format!("{}/{}", self.base, encode_segment(study))
     }
 
     pub(crate) fn study_preview(&self, study: &str) -> String {
@@ -70,30 +68,21 @@ impl Links {
     }
 
     pub(crate) fn series_preview(&self, study: &str, series: &str) -> String {
-        format!("{}/series/{}/preview", self.study(study), segment(series))
+        format!(
+            "{}/series/{}/preview",
+            self.study(study),
+            encode_segment(series)
+        )
     }
 
     pub(crate) fn instance_preview(&self, study: &str, series: &str, sop: &str) -> String {
         format!(
             "{}/series/{}/instances/{}/preview",
             self.study(study),
-            segment(series),
-            segment(sop)
+            encode_segment(series),
+            encode_segment(sop)
         )
     }
-}
-
-/// Percent-encodes one path segment (UIDs are digits and dots, but stored ones need not be).
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A body read failed: over the upload limit (413), or cut short (400).

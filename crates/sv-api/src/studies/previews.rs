@@ -15,28 +15,26 @@
 //! may really touch the disk, still goes to the blocking pool. Preview bytes are
 //! content-addressed, so cached ones are never stale.
 //!
-//! No study is assembled per request: the study and series previews (chosen by
-//! `sv_model::study::assemble_study`'s rules) are cached per study thing *version*, so any new
-//! instance invalidates them.
+//! No study is assembled per request: the vault keeps the study and series previews (chosen
+//! by `sv_model::study::assemble_study`'s rules) per study thing *version*
+//! (`Vault::derived_previews`), so any new instance invalidates them.
 //!
 //! Caching: `ETag` is the blake3 of the preview. An instance preview changes only when its
 //! instance is explicitly replaced, so it may be reused for a day; study and series previews
 //! change as instances arrive, so clients revalidate (`no-cache`; a match is a cheap 304). A
 //! URL carrying `?v=<etag hex>` that is still current names fixed bytes and is `immutable`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use sv_model::study::{PreviewRef, StudyAssembly, assemble_study};
-use sv_model::{Permissions, RecordId, ThingId, TypeId, VersionStamp};
-use sv_vault::{Vault, VaultError};
+use sv_model::study::PreviewRef;
+use sv_model::{Permissions, RecordId, TypeId};
+use sv_vault::Vault;
 use utoipa::IntoParams;
 
 use crate::records::parse_record_id;
@@ -45,101 +43,6 @@ use crate::{ApiError, AppState, Caller};
 const INSTANCE_CACHING: &str = "private, max-age=86400";
 const DERIVED_CACHING: &str = "private, no-cache";
 const IMMUTABLE_CACHING: &str = "private, max-age=31536000, immutable";
-/// Studies whose derived previews are remembered; the map is emptied when full.
-const CACHE_STUDIES: usize = 4096;
-
-/// The study and series previews of a study version (`None`: the series has no image).
-#[derive(Debug, Default)]
-pub(crate) struct DerivedPreviews {
-    pub study: Option<PreviewRef>,
-    pub series: HashMap<String, Option<PreviewRef>>,
-}
-
-impl DerivedPreviews {
-    /// The previews an assembled study names.
-    pub(crate) fn of(assembly: &StudyAssembly) -> DerivedPreviews {
-        let by_name: HashMap<&str, &PreviewRef> = assembly
-            .derived_previews
-            .iter()
-            .map(|(name, p)| (name.as_str(), p))
-            .collect();
-        let find = |name: Option<&str>| name.and_then(|n| by_name.get(n).map(|p| (*p).clone()));
-        let series = assembly
-            .study
-            .series
-            .iter()
-            .filter_map(|s| {
-                let uid = s.series_instance_uid.as_ref()?.as_str().to_owned();
-                Some((uid, find(s.preview_blob_name.as_ref().map(|n| n.as_str()))))
-            })
-            .collect();
-        let study = find(
-            assembly
-                .study
-                .preview_blob_name
-                .as_ref()
-                .map(|n| n.as_str()),
-        );
-        DerivedPreviews { study, series }
-    }
-}
-
-/// A study thing of a record.
-type StudyKey = (RecordId, ThingId);
-
-/// Derived previews by study thing, each valid for one version of the thing.
-#[derive(Debug, Default)]
-pub(crate) struct PreviewCache {
-    map: Mutex<HashMap<StudyKey, (VersionStamp, Arc<DerivedPreviews>)>>,
-}
-
-impl PreviewCache {
-    fn get(&self, key: StudyKey, version: VersionStamp) -> Option<Arc<DerivedPreviews>> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&key)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, d)| d.clone())
-    }
-
-    pub(crate) fn put(&self, key: StudyKey, version: VersionStamp, derived: Arc<DerivedPreviews>) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= CACHE_STUDIES && !map.contains_key(&key) {
-            map.clear();
-        }
-        map.insert(key, (version, derived));
-    }
-
-    /// The derived previews of the live study `study_uid`: from memory when this version's are
-    /// known (two inline metadata reads), else assembled on a blocking thread.
-    async fn derived(
-        self: Arc<Self>,
-        vault: &Vault,
-        record: RecordId,
-        study_uid: &str,
-    ) -> Result<Option<Arc<DerivedPreviews>>, VaultError> {
-        let meta = vault.meta();
-        let Some(thing) = meta.study_thing(record, study_uid)? else {
-            return Ok(None);
-        };
-        let Some(header) = meta.thing_header(record, thing)? else {
-            return Ok(None);
-        };
-        if let Some(hit) = self.get((record, thing), header.version) {
-            return Ok(Some(hit));
-        }
-        vault
-            .run_io(move |vault| {
-                let instances = vault.meta().study_instances(record, thing)?;
-                if instances.is_empty() {
-                    return Ok(None);
-                }
-                let derived = Arc::new(DerivedPreviews::of(&assemble_study(&instances)?));
-                self.put((record, thing), header.version, derived.clone());
-                Ok(Some(derived))
-            })
-            .await
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PreviewQuery {
@@ -154,7 +57,6 @@ pub struct PreviewQuery {
         (status = 404, body = crate::ErrorBody, description = "`not-found`, or `no-preview` for a study without images")))]
 pub(super) async fn study_preview(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<PreviewCache>>,
     caller: Caller,
     Path((rid, study)): Path<(String, String)>,
     Query(query): Query<PreviewQuery>,
@@ -162,7 +64,7 @@ pub(super) async fn study_preview(
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
     let vault = state.vault();
-    let Some(derived) = cache.derived(vault, record, &study).await? else {
+    let Some(derived) = vault.derived_previews(record, &study).await? else {
         return Err(ApiError::not_found("study"));
     };
     let served = load(vault, derived.study.clone(), &headers).await?;
@@ -177,7 +79,6 @@ pub(super) async fn study_preview(
         (status = 404, body = crate::ErrorBody, description = "`not-found`, or `no-preview` for a series without images")))]
 pub(super) async fn series_preview(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<PreviewCache>>,
     caller: Caller,
     Path((rid, study, series)): Path<(String, String, String)>,
     Query(query): Query<PreviewQuery>,
@@ -185,7 +86,7 @@ pub(super) async fn series_preview(
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
     let vault = state.vault();
-    let Some(derived) = cache.derived(vault, record, &study).await? else {
+    let Some(derived) = vault.derived_previews(record, &study).await? else {
         return Err(ApiError::not_found("study"));
     };
     let Some(preview) = derived.series.get(&series) else {
@@ -210,17 +111,10 @@ pub(super) async fn instance_preview(
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
     let vault = state.vault();
-    let meta = vault.meta();
-    let Some((thing, facts)) = meta.instance(record, &sop).map_err(VaultError::from)? else {
+    let Some(preview) = vault.instance_preview(record, &study, &series, &sop)? else {
         return Err(ApiError::not_found("instance"));
     };
-    if facts.study_instance_uid != study || facts.series_instance_uid != series {
-        return Err(ApiError::not_found("instance"));
-    }
-    if meta.study_thing(record, &study).map_err(VaultError::from)? != Some(thing) {
-        return Err(ApiError::not_found("study"));
-    }
-    let served = load(vault, facts.preview, &headers).await?;
+    let served = load(vault, preview, &headers).await?;
     respond(served, INSTANCE_CACHING, query.v.as_deref())
 }
 

@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 use sv_hvxml::Sections;
-use sv_meta::{StateFilter, ThingCursor, ThingQuery};
 use sv_model::{Timestamp, TypeId};
+use sv_vault::{StateFilter, ThingCursor, ThingQuery};
 use utoipa::IntoParams;
 
 use crate::ApiError;

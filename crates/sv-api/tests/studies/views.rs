@@ -148,7 +148,7 @@ async fn previews_at_every_level_with_etags_and_revalidation() {
             etag,
             format!(
                 "\"{}\"",
-                sv_blob::BlobId::of(&reply.bytes).to_hex().as_str()
+                sv_model::BlobId::of(&reply.bytes).to_hex().as_str()
             )
         );
         let caching = reply.header("cache-control");
@@ -366,7 +366,7 @@ async fn a_preview_served_again_from_memory_is_the_same_and_still_revalidates() 
             etag,
             format!(
                 "\"{}\"",
-                sv_blob::BlobId::of(&second.bytes).to_hex().as_str()
+                sv_model::BlobId::of(&second.bytes).to_hex().as_str()
             )
         );
         assert_eq!(second.header("content-type"), first.header("content-type"));
