@@ -11,6 +11,7 @@ mod auth;
 mod blobs;
 mod error;
 mod feed;
+mod fhir;
 mod health;
 mod records;
 mod representation;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(things::routes())
         .merge(blobs::routes())
         .merge(feed::routes())
+        .merge(fhir::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

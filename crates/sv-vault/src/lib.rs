@@ -16,6 +16,7 @@ mod ingest;
 mod maintenance;
 mod preview_cache;
 mod report;
+mod search;
 mod studies;
 mod things;
 
@@ -35,6 +36,9 @@ pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
 pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
+pub use search::{
+    SopResolver, StudyFilter, StudyHit, StudyLookup, StudyOrder, StudyPage, StudySearch,
+};
 pub use studies::{StudyListing, StudyView};
 pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};
 
