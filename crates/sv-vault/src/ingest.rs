@@ -9,7 +9,7 @@ use sv_blob::{BlobId, PutOutcome};
 use sv_dicom::{InstanceSummary, ParsedInstance, Preview};
 use sv_meta::AddInstanceOutcome;
 use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
-use sv_model::{Audit, AuditAction, BlobName, RecordId, Timestamp, TokenId};
+use sv_model::{Audit, AuditAction, BlobName, RecordId, ThingState, Timestamp, TokenId};
 use tracing::{debug, info};
 
 use crate::report::{IngestStatus, InstanceReport, Reason};
@@ -134,10 +134,16 @@ impl Vault {
 
         // Only an instance already stored needs its hash now (the blob store hashes while it
         // writes): a new one is hashed once.
+        // An instance of a deleted study is new again (the store makes a new study thing).
         if let Some((thing, existing)) = self
             .inner
             .meta
             .instance(record, &summary.sop_instance_uid)?
+            && self
+                .inner
+                .meta
+                .thing_header(record, thing)?
+                .is_some_and(|t| t.state == ThingState::Active)
         {
             let blob_id = BlobId::of(bytes);
             report.blob_id = Some(blob_id);

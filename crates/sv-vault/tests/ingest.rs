@@ -427,3 +427,30 @@ fn key_images_of_a_key_object_selection_reach_the_study() {
     xmllint_study(&view.thing.data_xml).unwrap();
     assert!(view.thing.data_xml.contains("<key-images>"));
 }
+
+/// Issue 11: re-uploading a study that was deleted answered `duplicate` and the study stayed
+/// deleted.
+#[test]
+fn an_instance_of_a_deleted_study_is_stored_again() {
+    let t = test_vault();
+    let first = ingest_file(&t, &dicom_fixture("CT_small.dcm"), IngestOptions::default());
+    assert_eq!(first.status, IngestStatus::Stored);
+    let old = first.thing_id.unwrap();
+    t.vault
+        .delete_thing_blocking(&sv_vault::Principal::Admin, t.record, old, None)
+        .unwrap()
+        .unwrap();
+
+    let again = ingest_file(&t, &dicom_fixture("CT_small.dcm"), IngestOptions::default());
+    assert_eq!(again.status, IngestStatus::Stored, "{again:?}");
+    let new = again.thing_id.unwrap();
+    assert_ne!(new, old, "a new study thing");
+    let view = t
+        .vault
+        .study_by_uid_blocking(t.record, first.study_instance_uid.as_deref().unwrap())
+        .unwrap()
+        .expect("the study is live again");
+    assert_eq!(view.thing.id, new);
+    assert_eq!(view.instances.len(), 1);
+    assert!(fsck_report(&t.vault).unwrap().is_clean());
+}
