@@ -341,7 +341,9 @@ fn search_parameters_match_and_miss_over_http() {
         .iter()
         .find_map(|(tid, uid)| {
             let study = t.fhir(&format!("ImagingStudy/{tid}")).json();
-            study["started"].is_string().then(|| (tid.clone(), uid.clone(), study))
+            study["started"]
+                .is_string()
+                .then(|| (tid.clone(), uid.clone(), study))
         })
         .expect("a fixture study with a date");
     let series = &study["series"][0];
@@ -375,7 +377,7 @@ fn search_parameters_match_and_miss_over_http() {
         ),
         "endpoint=Endpoint/dicomweb".to_owned(),
         "status=available".to_owned(),
-        format!("_lastUpdated=gt2000-01-01"),
+        "_lastUpdated=gt2000-01-01".to_owned(),
     ];
     for query in &matching {
         assert!(finds(query), "{query} should find the study");

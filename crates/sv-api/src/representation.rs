@@ -2,7 +2,7 @@
 //! preconditions (`If-Match`), URLs of things and blobs, and bounded document bodies.
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -55,6 +55,18 @@ impl Repr {
 pub(crate) fn xml_response(status: StatusCode, body: String) -> Response {
     let ct = HeaderValue::from_static("application/xml; charset=utf-8");
     (status, [(CONTENT_TYPE, ct)], body).into_response()
+}
+
+/// True when `If-None-Match` names `tag` (weak comparison, as RFC 9110 asks for this header)
+/// or is `*`: the client's copy is current.
+pub(crate) fn none_match(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == tag)
 }
 
 /// `"<version-stamp>"`, the ETag of a thing.

@@ -66,7 +66,7 @@ pub struct StudyPage {
 /// A study read by its thing id.
 #[derive(Debug, Clone)]
 pub enum StudyLookup {
-    Found(StudyHit),
+    Found(Box<StudyHit>),
     /// The study was deleted (FHIR answers 410).
     Deleted,
     NotFound,
@@ -147,11 +147,11 @@ impl Vault {
             return Ok(StudyLookup::NotFound);
         };
         let instances = meta.study_instances(record, thing)?;
-        Ok(StudyLookup::Found(StudyHit {
+        Ok(StudyLookup::Found(Box::new(StudyHit {
             thing,
             digest,
             instances,
-        }))
+        })))
     }
 
     /// The record and the digests of its live studies (blocking): what its FHIR Patient is

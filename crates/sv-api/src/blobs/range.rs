@@ -1,19 +1,12 @@
 //! Conditional and partial reads: `If-None-Match`, `If-Range` and single byte `Range`s.
 
 use axum::http::HeaderMap;
-use axum::http::header::{IF_NONE_MATCH, IF_RANGE};
+use axum::http::header::IF_RANGE;
 use sv_model::NamedBlob;
 
 /// True when `If-None-Match` names this blob's tag (weak comparison) or is `*`.
 pub(super) fn none_match(headers: &HeaderMap, blob: &NamedBlob) -> bool {
-    let ours = blob.blob_id.to_string();
-    headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
+    crate::representation::none_match(headers, &blob.blob_id.to_string())
 }
 
 /// `If-Range` absent, or naming this blob (strong comparison): the `Range` applies.

@@ -5,7 +5,7 @@
 //! `Endpoint` is `dicomweb`. A deleted study answers 410.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{ETAG, IF_NONE_MATCH, LAST_MODIFIED};
+use axum::http::header::{ETAG, LAST_MODIFIED};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use sv_vault::StudyLookup;
 use utoipa::IntoParams;
 
 use super::{FhirFailure, FhirReader, fhir_response, links, negotiate};
+use crate::representation::none_match;
 use crate::{ApiError, AppState, Caller};
 
 /// The query parameters a read understands.
@@ -85,7 +86,7 @@ pub(super) async fn imaging_study(
         .map_err(|e| FhirFailure::from(ApiError::internal(&e)))?;
     let modified = HeaderValue::from_str(&http_date(hit.digest.updated))
         .map_err(|e| FhirFailure::from(ApiError::internal(&e)))?;
-    if not_modified(&headers, &version) {
+    if none_match(&headers, &version) {
         return Ok((
             StatusCode::NOT_MODIFIED,
             [(ETAG, etag), (LAST_MODIFIED, modified)],
@@ -152,17 +153,6 @@ pub(super) async fn endpoint(
     }
     let endpoint = sv_fhir::endpoint(&links(&state, reader.record));
     Ok(fhir_response(StatusCode::OK, &endpoint))
-}
-
-/// `If-None-Match` names this version (weak comparison, as the header asks).
-fn not_modified(headers: &HeaderMap, version: &str) -> bool {
-    headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version)
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for `Last-Modified`.

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -38,6 +38,7 @@ use sv_vault::Vault;
 use utoipa::IntoParams;
 
 use crate::records::parse_record_id;
+use crate::representation::none_match;
 use crate::{ApiError, AppState, Caller};
 
 const INSTANCE_CACHING: &str = "private, max-age=86400";
@@ -144,11 +145,7 @@ async fn load(
             "this has no preview (not an image, or it could not be rendered)",
         ));
     };
-    let current = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|h| etag_matches(h, preview.blob_id.to_hex().as_str()));
-    if current {
+    if none_match(headers, preview.blob_id.to_hex().as_str()) {
         return Ok(Served {
             preview,
             bytes: None,
@@ -167,14 +164,6 @@ async fn load(
         preview,
         bytes: Some(bytes),
     })
-}
-
-/// `If-None-Match: "a", W/"b"` or `*` (weak comparison, as RFC 9110 asks for this header).
-fn etag_matches(header: &str, hex: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == hex)
 }
 
 fn respond(served: Served, caching: &'static str, v: Option<&str>) -> Result<Response, ApiError> {
