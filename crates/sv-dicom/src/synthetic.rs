@@ -35,6 +35,12 @@ pub struct Spec {
     pub instance_number: Option<i32>,
     /// Added to the frame index given to `value`, so the slices of a series differ.
     pub slice: u32,
+    /// Modality (CT unless set).
+    pub modality: &'static str,
+    /// Study Date (`YYYYMMDD`), when set.
+    pub study_date: Option<String>,
+    /// Accession Number, when set.
+    pub accession_number: Option<String>,
 }
 
 impl Spec {
@@ -56,6 +62,9 @@ impl Spec {
             sop_uid: "2.25.1001".to_owned(),
             instance_number: None,
             slice: 0,
+            modality: "CT",
+            study_date: None,
+            accession_number: None,
         }
     }
 }
@@ -101,7 +110,7 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
     let mut obj = InMemDicomObject::from_element_iter([
         DataElement::new(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
         DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, spec.sop_uid.as_str()),
-        DataElement::new(tags::MODALITY, VR::CS, "CT"),
+        DataElement::new(tags::MODALITY, VR::CS, spec.modality),
         DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, spec.study_uid.as_str()),
         DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, spec.series_uid.as_str()),
         DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16)),
@@ -162,6 +171,12 @@ pub fn instance(spec: &Spec) -> Vec<u8> {
             tags::PIXEL_SPACING,
             VR::DS,
             spec.pixel_spacing.map(|(row, col)| format!("{row}\\{col}")),
+        ),
+        (tags::STUDY_DATE, VR::DA, spec.study_date.clone()),
+        (
+            tags::ACCESSION_NUMBER,
+            VR::SH,
+            spec.accession_number.clone(),
         ),
     ];
     for (tag, vr, value) in optional {
