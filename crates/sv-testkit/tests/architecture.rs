@@ -19,13 +19,14 @@ fn dependencies(krate: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-const CRATES: [&str; 10] = [
+const CRATES: [&str; 11] = [
     "sv-blob",
     "sv-model",
     "sv-meta",
     "sv-dicom",
     "sv-hvxml",
     "sv-fhir",
+    "sv-dicomweb",
     "sv-vault",
     "sv-api",
     "sv-testkit",
@@ -41,13 +42,21 @@ fn allowed_internal(krate: &str) -> &'static [&'static str] {
         "sv-dicom" => &[],
         "sv-hvxml" => &["sv-model"],
         "sv-fhir" => &["sv-model"],
+        "sv-dicomweb" => &["sv-model"],
         "sv-vault" => &["sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-hvxml"],
         // The HTTP crate reaches the stores only through the use cases (DESIGN.md, Layout).
-        "sv-api" => &["sv-model", "sv-vault", "sv-hvxml", "sv-fhir"],
+        "sv-api" => &["sv-model", "sv-vault", "sv-hvxml", "sv-fhir", "sv-dicomweb"],
         "sv-testkit" => &["sv-model", "sv-blob", "sv-meta"],
         "studyvault" => &[
-            "sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-vault", "sv-api", "sv-hvxml",
+            "sv-model",
+            "sv-blob",
+            "sv-meta",
+            "sv-dicom",
+            "sv-vault",
+            "sv-api",
+            "sv-hvxml",
             "sv-fhir",
+            "sv-dicomweb",
         ],
         other => panic!("unknown crate {other}"),
     }
@@ -95,6 +104,14 @@ fn each_engine_is_known_by_one_layer() {
         assert!(
             !model.contains(banned),
             "sv-model must not depend on {banned}"
+        );
+    }
+    // DICOMweb formats and matching: no HTTP, no IO.
+    let dicomweb = dependencies("sv-dicomweb");
+    for banned in ["tokio", "axum", "http", "hyper", "sled", "multer"] {
+        assert!(
+            !dicomweb.contains(banned),
+            "sv-dicomweb must not depend on {banned}"
         );
     }
 }
