@@ -59,7 +59,7 @@ pub use multipart::{
     BOUNDARY, closing, dicom_part_content_type, multipart_content_type, next_part_header,
     part_header,
 };
-pub use qido::{Level, MAX_LIMIT, QidoQuery, Scope};
+pub use qido::{Level, MAX_LIMIT, MAX_UIDS, MAX_WARNINGS, QidoQuery, Scope};
 pub use stow::{StoreOutcome, StoredPart, failure, store_response, warning};
 
 /// The `Warning` header value for a QIDO-RS warning or for remaining results:

@@ -11,6 +11,7 @@ mod series;
 mod study;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use sv_model::study::{InstanceFacts, SeriesAttributes, SeriesDigest, StudyDigest};
 
@@ -105,11 +106,12 @@ impl<'a> Row<'a> {
     }
 
     pub fn instance(digest: &'a StudyDigest, facts: &'a InstanceFacts, base: &'a str) -> Row<'a> {
-        let series = match digest
+        let found = digest
             .series
-            .iter()
-            .find(|s| s.series_instance_uid == facts.series_instance_uid)
-        {
+            .binary_search_by(|s| s.series_instance_uid.cmp(&facts.series_instance_uid))
+            .ok()
+            .map(|i| &digest.series[i]);
+        let series = match found {
             Some(s) => SeriesRow {
                 uid: &s.series_instance_uid,
                 attributes: &s.attributes,
@@ -230,11 +232,18 @@ impl Key {
 
 /// Whether a keyword is in the DICOM data dictionary (PS3.6, retired ones included).
 pub fn is_dicom_keyword(keyword: &str) -> bool {
-    !keyword.is_empty()
-        && keyword.bytes().all(|b| b.is_ascii_alphanumeric())
-        && include_str!("keywords.txt")
+    keywords().binary_search(&keyword).is_ok()
+}
+
+/// The keywords of `keywords.txt` (its `#` header skipped), sorted by bytes.
+fn keywords() -> &'static [&'static str] {
+    static KEYWORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        include_str!("keywords.txt")
             .lines()
-            .any(|line| line == keyword)
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    })
 }
 
 /// The attribute of another level that a key names, if any (for warnings).
@@ -275,6 +284,13 @@ mod tests {
         assert!(!is_dicom_keyword("studydescription"));
         assert!(!is_dicom_keyword("# DICOM keywords"));
         assert!(!is_dicom_keyword(""));
+    }
+
+    #[test]
+    fn the_keyword_list_is_sorted_for_binary_search() {
+        let list = keywords();
+        assert!(list.len() > 5000);
+        assert!(list.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

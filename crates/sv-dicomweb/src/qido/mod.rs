@@ -38,7 +38,8 @@ use std::collections::BTreeSet;
 use sv_model::study::{InstanceFacts, SeriesDigest, StudyDigest};
 
 use crate::attributes::{Attribute, Row};
-pub use parse::MAX_LIMIT;
+pub use matcher::MAX_UIDS;
+pub use parse::{MAX_LIMIT, MAX_WARNINGS};
 
 /// A Query/Retrieve level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

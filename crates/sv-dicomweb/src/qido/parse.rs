@@ -10,6 +10,10 @@ use crate::error::{QidoError, clip};
 /// The largest `limit` honoured; a bigger one is capped (with a warning).
 pub const MAX_LIMIT: usize = 1000;
 
+/// At most this many warnings are listed; one more says that others were left out, so a
+/// query of many ignored keys cannot make a huge `Warning` header.
+pub const MAX_WARNINGS: usize = 16;
+
 impl QidoQuery {
     /// Decoded query pairs in order (repeated keys kept). Keys are keywords or 8-hex tags
     /// (case-insensitive hex), `includefield` (repeated and/or comma lists, `all`), `limit`,
@@ -145,7 +149,12 @@ impl QidoQuery {
     }
 
     fn warn(&mut self, message: String) {
-        if !self.warnings.contains(&message) {
+        if self.warnings.len() > MAX_WARNINGS || self.warnings.contains(&message) {
+            return;
+        }
+        if self.warnings.len() == MAX_WARNINGS {
+            self.warnings.push("more keys were ignored".to_owned());
+        } else {
             self.warnings.push(message);
         }
     }

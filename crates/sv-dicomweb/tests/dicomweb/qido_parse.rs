@@ -245,3 +245,16 @@ fn warning_headers() {
     );
     assert_eq!(warning_header("a\r\nb"), "299 studyvault: ab");
 }
+
+#[test]
+fn many_ignored_keys_make_a_bounded_warning_list() {
+    let keys: Vec<String> = (0..40).map(|i| format!("7FE0{i:04X}")).collect();
+    let list: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "x")).collect();
+    let q = query(Level::Study, &list);
+    assert_eq!(q.warnings().len(), sv_dicomweb::MAX_WARNINGS + 1);
+    assert_eq!(q.warnings().last().unwrap(), "more keys were ignored");
+    assert_eq!(
+        q.warnings()[0],
+        "'7FE00000' is not held at this level: ignored"
+    );
+}

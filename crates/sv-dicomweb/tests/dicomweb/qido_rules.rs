@@ -111,7 +111,7 @@ fn uid_lists_match_any_of_their_uids() {
             "{bad}"
         );
     }
-    let many = vec!["1.2"; 1001].join(",");
+    let many = vec!["1.2"; sv_dicomweb::MAX_UIDS + 1].join(",");
     assert!(parse(Level::Study, &[("StudyInstanceUID", &many)]).is_err());
 }
 
