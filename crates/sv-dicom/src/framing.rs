@@ -155,3 +155,88 @@ mod tests {
         assert_eq!(split(&b).unwrap_err().code(), "truncated");
     }
 }
+
+/// What to send before stored `bytes` so that they read as a PS3.10 file (128-byte preamble,
+/// `DICM`, file meta group): `None` when they already do. DICOMweb clients read each part of a
+/// WADO-RS answer as a file, but STOW-RS clients may send a data set without the preamble, or
+/// without any file meta; the stored bytes stay as they came, and this is prepended on the way
+/// out. For a bare data set the meta group is written from the instance's identity and the
+/// transfer syntax ingest found.
+pub fn part10_prefix(
+    bytes: &[u8],
+    sop_class_uid: &str,
+    sop_instance_uid: &str,
+    transfer_syntax_uid: &str,
+) -> Result<Option<Vec<u8>>, DicomError> {
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        return Ok(None);
+    }
+    let mut prefix = vec![0u8; 128];
+    if bytes.starts_with(b"DICM") {
+        return Ok(Some(prefix));
+    }
+    prefix.extend_from_slice(b"DICM");
+    if bytes.len() >= 2 && bytes[0] == 0x02 && bytes[1] == 0x00 {
+        return Ok(Some(prefix));
+    }
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax(transfer_syntax_uid)
+        .media_storage_sop_class_uid(sop_class_uid)
+        .media_storage_sop_instance_uid(sop_instance_uid)
+        .build()
+        .map_err(|e| DicomError::Malformed {
+            detail: format!("cannot write a file meta group: {e}"),
+        })?;
+    meta.write(&mut prefix).map_err(|e| DicomError::Malformed {
+        detail: format!("cannot write a file meta group: {e}"),
+    })?;
+    Ok(Some(prefix))
+}
+
+#[cfg(test)]
+mod part10_tests {
+    use super::*;
+
+    const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
+    const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+
+    fn ct_small() -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/dicom/CT_small.dcm");
+        std::fs::read(path).unwrap()
+    }
+
+    /// The prefix plus the bytes parse as a file with the same data set.
+    fn reads_back(bytes: &[u8]) {
+        let prefix = part10_prefix(bytes, CT, "1.2.3", EXPLICIT_LE).unwrap();
+        let whole = [prefix.unwrap_or_default(), bytes.to_vec()].concat();
+        assert_eq!(&whole[128..132], b"DICM");
+        let parsed = crate::parse(&whole, &crate::Limits::default()).unwrap();
+        let original = crate::parse(&ct_small(), &crate::Limits::default()).unwrap();
+        assert_eq!(
+            parsed.summary().sop_instance_uid,
+            original.summary().sop_instance_uid
+        );
+    }
+
+    #[test]
+    fn every_framing_becomes_a_part10_file() {
+        let file = ct_small();
+        assert!(
+            part10_prefix(&file, CT, "1.2.3", EXPLICIT_LE)
+                .unwrap()
+                .is_none()
+        );
+        reads_back(&file);
+        reads_back(&file[128..]); // DICM without the preamble
+        reads_back(&file[132..]); // group 2 alone
+        let Framing { dataset, meta } = split(&file).unwrap();
+        let ts = meta.unwrap().transfer_syntax.unwrap();
+        let prefix = part10_prefix(dataset, CT, "1.2.3", &ts).unwrap().unwrap();
+        let whole = [prefix, dataset.to_vec()].concat();
+        assert!(
+            crate::parse(&whole, &crate::Limits::default()).is_ok(),
+            "a bare data set gets a meta group"
+        );
+    }
+}

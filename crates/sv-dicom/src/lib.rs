@@ -22,6 +22,7 @@
 mod attrs;
 mod error;
 mod framing;
+mod json;
 mod limits;
 mod parse;
 mod pixels;
@@ -33,6 +34,8 @@ mod summary;
 pub mod synthetic;
 
 pub use error::{DicomError, RenderError};
+pub use framing::part10_prefix;
+pub use json::INLINE_BINARY_LIMIT;
 pub use limits::Limits;
 pub use parse::{ParsedInstance, parse, parse_for_preview, parse_header};
 pub use render::{Preview, PreviewFormat, PreviewOptions, RenderedImage};

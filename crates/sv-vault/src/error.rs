@@ -18,6 +18,9 @@ pub enum VaultError {
     Blob(#[from] sv_blob::BlobError),
     #[error("stored study cannot be expressed in the model")]
     Model(#[from] sv_model::ModelError),
+    /// A stored DICOM file no longer parses (it did when it was ingested).
+    #[error("a stored instance cannot be read")]
+    StoredInstance(#[source] sv_dicom::DicomError),
     #[error("background task failed: {0}")]
     Task(String),
 }

@@ -24,6 +24,9 @@ pub struct IngestOptions {
     pub token: Option<TokenId>,
     /// Where the bytes came from (file name in a zip, part number), echoed in the report.
     pub source: Option<String>,
+    /// Refuse (`study-mismatch`, nothing stored) an instance of another study: a STOW-RS
+    /// request to `/studies/{study}` stores that study's instances only.
+    pub expected_study: Option<String>,
 }
 
 /// An instance that passed the header checks and needs storing.
@@ -129,6 +132,15 @@ impl Vault {
         };
         if let Err(reason) = check_uids(summary) {
             report.reason = Some(reason);
+            return Ok(Err(report));
+        }
+        if let Some(expected) = &options.expected_study
+            && *expected != summary.study_instance_uid
+        {
+            report.reason = Some(Reason::new(
+                "study-mismatch",
+                "the instance belongs to another study than the one addressed",
+            ));
             return Ok(Err(report));
         }
 

@@ -37,7 +37,8 @@ pub use maintenance::{GcReport, fsck_report};
 pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
 pub use search::{
-    SopResolver, StudyFilter, StudyHit, StudyLookup, StudyOrder, StudyPage, StudySearch,
+    DigestFilter, InstanceFilter, SeriesFilter, SopResolver, StudyFilter, StudyHit, StudyLookup,
+    StudyOrder, StudyPage, StudySearch, Window, newest_first,
 };
 pub use studies::{StudyListing, StudyView};
 pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};

@@ -1,6 +1,7 @@
 //! Reading studies: the study thing with its XML assembled from the per-instance facts, the
 //! record's study list, and a study's instances for download.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use sv_model::study::{InstanceFacts, StudyAssembly, assemble_study};
@@ -156,5 +157,25 @@ impl Vault {
             derived,
             updated: header.updated.timestamp,
         }))
+    }
+
+    /// An instance's data set as DICOM JSON, its bulk data named by `bulk_uri` (blocking:
+    /// reads the file, verified, and parses it; run it on a worker slot).
+    pub fn instance_metadata_blocking(
+        &self,
+        facts: &InstanceFacts,
+        bulk_uri: &dyn Fn(&str) -> String,
+    ) -> Result<serde_json::Value, VaultError> {
+        let mut bytes = Vec::with_capacity(usize::try_from(facts.length).unwrap_or(0));
+        self.inner
+            .blobs
+            .get(&facts.blob_id, None)?
+            .read_to_end(&mut bytes)
+            .map_err(sv_blob::BlobError::Source)?;
+        let parsed = sv_dicom::parse(&bytes, &self.inner.config.limits)
+            .map_err(VaultError::StoredInstance)?;
+        parsed
+            .metadata_json(bulk_uri)
+            .map_err(VaultError::StoredInstance)
     }
 }

@@ -67,6 +67,7 @@ pub(super) async fn upload_study(
         replace: query.replace,
         token: caller.0.token_id(),
         source: None,
+        expected_study: None,
     };
     let links = Links::new(&state, record);
     match upload_kind(&headers)? {
