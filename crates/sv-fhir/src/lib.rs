@@ -72,6 +72,7 @@ pub use patient::{Patient, patient};
 pub use percent::encode_component;
 pub use search::{
     DEFAULT_COUNT, Handling, Include, MAX_COUNT, MAX_VALUES, SearchContext, SearchRequest,
+    search_parameters,
 };
 
 /// Where the resources of one record live (absolute URLs, no trailing slash).

@@ -44,6 +44,13 @@ pub const DEFAULT_COUNT: usize = 20;
 /// The most matches one page holds; a bigger `_count` is clamped to it.
 pub const MAX_COUNT: usize = 200;
 
+/// Every ImagingStudy search parameter as `(name, FHIR SearchParamType code)`, in table
+/// order: what other query languages (GraphQL arguments) offer, read from the table the
+/// parser uses.
+pub fn search_parameters() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PARAMS.iter().map(|p| (p.name, p.kind.type_code()))
+}
+
 /// What to do with unknown parameters (`Prefer: handling=strict|lenient`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Handling {
