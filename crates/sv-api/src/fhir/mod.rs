@@ -1,5 +1,6 @@
 //! FHIR R4 under `/v1/records/{rid}/fhir`: `ImagingStudy` read and search, the record's
-//! `Patient` and `Endpoint`, and the `CapabilityStatement` at `metadata`.
+//! `Patient` and `Endpoint`, the `CapabilityStatement` at `metadata`, and FHIR GraphQL
+//! (`$graphql`, module `graphql`).
 //!
 //! The formats and the search engine live in `sv-fhir`; the searches run as `sv-vault` use
 //! cases over the study digests. What is decided here is HTTP: the same tokens and
@@ -7,6 +8,7 @@
 //! negotiation (`application/fhir+json`, `_format=json`; anything else is 406), `ETag` and
 //! `If-None-Match` on reads, and errors as `OperationOutcome`s with the right status.
 
+mod graphql;
 mod read;
 mod search;
 
@@ -33,6 +35,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read::endpoint))
         .routes(routes!(search::search_get))
         .routes(routes!(search::search_post))
+        .routes(routes!(graphql::system_get, graphql::system_post))
+        .routes(routes!(graphql::instance_get, graphql::instance_post))
 }
 
 /// A FHIR error answer: a status and an `OperationOutcome`.
