@@ -17,6 +17,11 @@
 //! match is timed beside ordering only up to the page's end, as the vault does), to show where
 //! the time goes. Last, the native study list (`GET /v1/records/{rid}/studies`), which
 //! assembles every study, for scale.
+//!
+//! Before the native list, the same searches go as FHIR GraphQL `ImagingStudyList` (`POST
+//! {base}/$graphql`, JSON body, a health-app selection of fields), timed the same way, with
+//! the studies answered checked against the same expectations. GraphQL lists are OR, so the date range is asked as
+//! `started: "2019"` (the whole year: the same studies as `ge2019-01-01` and `lt2020-01-01`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -446,6 +451,82 @@ fn vault_parts(f: &Fixture, case: &Case, timed: usize) -> [Stats; 5] {
     times.map(stats)
 }
 
+/// The GraphQL arguments of the `ImagingStudyList` that asks what `case` asks, if it has one
+/// (`_summary` and `_offset` pages are REST's).
+fn graphql_args(case: &Case) -> Option<String> {
+    let mut args = Vec::new();
+    let mut started = Vec::new();
+    for (k, v) in &case.pairs {
+        match k.as_str() {
+            "identifier" | "modality" => args.push(format!("{k}: {}", serde_json::json!(v))),
+            "started" => started.push(v.as_str()),
+            _ => return None,
+        }
+    }
+    if !started.is_empty() {
+        if started != ["ge2019-01-01", "lt2020-01-01"] {
+            return None;
+        }
+        args.push("started: \"2019\"".to_owned());
+    }
+    if case.total > case.entries {
+        args.push(format!("_count: {}", case.entries));
+    }
+    Some(args.join(", "))
+}
+
+/// The selection a health app asks for (fhir-graphql.md §2.5, with series detail).
+const GRAPHQL_FIELDS: &str = "id started numberOfSeries numberOfInstances description \
+    modality { system code } identifier(system: \"urn:dicom:uid\") { value } \
+    series { uid modality { code } numberOfInstances }";
+
+/// One GraphQL POST through the router, body read whole: (elapsed, status, body).
+async fn post_graphql(
+    app: &axum::Router,
+    uri: &str,
+    token: &str,
+    body: &str,
+) -> (Duration, StatusCode, Bytes) {
+    let started = Instant::now();
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (started.elapsed(), status, bytes)
+}
+
+/// `warmup` then `timed` POSTs of `body`; every answer must be 200 without errors. The
+/// stats, the studies the last answer listed, and its size.
+async fn measure_graphql(
+    app: &axum::Router,
+    uri: &str,
+    token: &str,
+    body: &str,
+    warmup: usize,
+    timed: usize,
+) -> (Stats, usize, usize) {
+    let mut samples = Vec::with_capacity(timed);
+    let mut last = Bytes::new();
+    for i in 0..warmup + timed {
+        let (elapsed, status, bytes) = post_graphql(app, uri, token, body).await;
+        assert_eq!(status, StatusCode::OK);
+        if i >= warmup {
+            samples.push(elapsed);
+        }
+        last = bytes;
+    }
+    let json: Value = serde_json::from_slice(&last).unwrap();
+    assert!(json.get("errors").is_none(), "{uri}: {json}");
+    let studies = json["data"]["l"].as_array().map_or(0, Vec::len);
+    (stats(samples), studies, last.len())
+}
+
 fn main() {
     // `cargo test --benches` runs this without `--bench`: keep that run short.
     let full = std::env::args().any(|a| a == "--bench");
@@ -549,6 +630,40 @@ fn main() {
             "  {:<28} {:>9.2} {:>8.2} {:>10.2} {:>10.2} {:>10.2}",
             case.label, read.p50, filter.p50, all.p50, page.p50, instances.p50
         );
+    }
+
+    println!(
+        "\nPOST {{base}}/$graphql ImagingStudyList(...) {{ {GRAPHQL_FIELDS} }} through the \
+         router: {timed} timed after {warmup} warm-up"
+    );
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "search", "p50 ms", "p99 ms", "mean ms", "studies", "bytes"
+    );
+    let graphql_uri = format!("/v1/records/{}/fhir/$graphql", f.record);
+    for case in &cases {
+        let Some(args) = graphql_args(case) else {
+            continue;
+        };
+        let query = if args.is_empty() {
+            format!("{{ l: ImagingStudyList {{ {GRAPHQL_FIELDS} }} }}")
+        } else {
+            format!("{{ l: ImagingStudyList({args}) {{ {GRAPHQL_FIELDS} }} }}")
+        };
+        let body = serde_json::json!({ "query": query }).to_string();
+        let (app, token, uri) = (f.app.clone(), f.token.clone(), graphql_uri.clone());
+        let (s, studies, bytes) = runtime.block_on(async move {
+            tokio::spawn(
+                async move { measure_graphql(&app, &uri, &token, &body, warmup, timed).await },
+            )
+            .await
+            .unwrap()
+        });
+        println!(
+            "  {:<28} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>9}",
+            case.label, s.p50, s.p99, s.mean, studies, bytes
+        );
+        assert_eq!(studies, case.entries, "{}: GraphQL studies", case.label);
     }
 
     // The native list assembles every study: time one call, then size the run to it.
