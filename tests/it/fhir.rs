@@ -4,12 +4,12 @@
 //! systems, codings, timezones, paging links that walk every match once, the access rules.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::server::{Reply, Server, fixture_path};
+use crate::server::{Reply, Server, fixture_path, python, python_script};
 
 const FHIR_JSON: &str = "application/fhir+json";
 
@@ -108,25 +108,10 @@ impl Loaded {
     }
 }
 
-/// The Python of the test venv that `scripts/test` makes.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("STUDYVAULT_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no test venv at {}: run scripts/test, which makes it",
-        venv.display()
-    );
-    venv
-}
-
 /// Runs `fhir_validate.py` over the files; panics with its report if any is invalid.
 fn validate_with_fhir_resources(files: &[PathBuf]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/fhir_validate.py");
     let out = Command::new(python())
-        .arg(script)
+        .arg(python_script("fhir_validate.py"))
         .args(files)
         .output()
         .expect("run the validator");

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod dicomweb;
 mod fhir;
 mod http;
 mod lifecycle;

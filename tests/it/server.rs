@@ -349,3 +349,24 @@ pub fn files_under(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         }
     }
 }
+
+/// The Python of the test venv that `scripts/test` makes (or `STUDYVAULT_TEST_PYTHON`).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("STUDYVAULT_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no test venv at {}: run scripts/test, which makes it",
+        venv.display()
+    );
+    venv
+}
+
+/// A script of `tests/python/`.
+pub fn python_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python")
+        .join(name)
+}

@@ -9,6 +9,7 @@
 
 mod auth;
 mod blobs;
+mod dicomweb;
 mod error;
 mod feed;
 mod fhir;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(blobs::routes())
         .merge(feed::routes())
         .merge(fhir::routes())
+        .merge(dicomweb::routes(&state))
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

@@ -125,6 +125,7 @@ impl Vault {
             study_instance_uid: Some(summary.study_instance_uid.clone()),
             series_instance_uid: Some(summary.series_instance_uid.clone()),
             sop_instance_uid: Some(summary.sop_instance_uid.clone()),
+            sop_class_uid: Some(summary.sop_class_uid.clone()),
             thing_id: None,
             blob_id: None,
             preview: false,

@@ -64,6 +64,7 @@ pub struct InstanceReport {
     pub study_instance_uid: Option<String>,
     pub series_instance_uid: Option<String>,
     pub sop_instance_uid: Option<String>,
+    pub sop_class_uid: Option<String>,
     pub thing_id: Option<ThingId>,
     pub blob_id: Option<BlobId>,
     /// Whether a preview was made (or already existed, for a duplicate).
@@ -80,6 +81,7 @@ impl InstanceReport {
             study_instance_uid: None,
             series_instance_uid: None,
             sop_instance_uid: None,
+            sop_class_uid: None,
             thing_id: None,
             blob_id: None,
             preview: false,

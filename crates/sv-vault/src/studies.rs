@@ -178,4 +178,29 @@ impl Vault {
             .metadata_json(bulk_uri)
             .map_err(VaultError::StoredInstance)
     }
+
+    /// An instance's file as a PS3.10 file: what ingest stored, verified as it is read, after
+    /// the preamble and file meta it may have come without (a STOW-RS client may send a bare
+    /// data set). Blocking: opens the file.
+    pub fn instance_file_blocking(
+        &self,
+        facts: &InstanceFacts,
+    ) -> Result<Box<dyn Read + Send>, VaultError> {
+        let mut reader = self.inner.blobs.get(&facts.blob_id, None)?;
+        let mut head = Vec::with_capacity(132);
+        (&mut reader)
+            .take(132)
+            .read_to_end(&mut head)
+            .map_err(sv_blob::BlobError::Source)?;
+        let prefix = sv_dicom::part10_prefix(
+            &head,
+            &facts.sop_class_uid,
+            &facts.sop_instance_uid,
+            &facts.transfer_syntax_uid,
+        )
+        .map_err(VaultError::StoredInstance)?
+        .unwrap_or_default();
+        let start = std::io::Cursor::new([prefix, head].concat());
+        Ok(Box::new(start.chain(reader)))
+    }
 }

@@ -3,10 +3,10 @@
 
 mod archive;
 mod list;
-mod multipart;
-mod previews;
+pub(crate) mod multipart;
+pub(crate) mod previews;
 mod report;
-mod upload;
+pub(crate) mod upload;
 mod zip_in;
 
 use std::convert::Infallible;
@@ -14,32 +14,39 @@ use std::convert::Infallible;
 use axum::extract::DefaultBodyLimit;
 use sv_model::RecordId;
 use tower_http::limit::RequestBodyLimitLayer;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::representation::encode_segment;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    let limit = usize::try_from(state.config().limits.max_upload_bytes).unwrap_or(usize::MAX);
-    // The upload streams a raw body: DefaultBodyLimit would not bound it, RequestBodyLimitLayer
-    // does. No timeout layer: a CD upload over a slow link may take long.
-    let (schemas, paths, upload) = routes!(upload::upload_study);
-    let upload = upload
-        .layer::<_, Infallible>(RequestBodyLimitLayer::new(limit))
-        .layer::<_, Infallible>(DefaultBodyLimit::disable())
-        .layer::<_, Infallible>(axum::middleware::from_fn_with_state(
-            state.clone(),
-            upload::refuse_declared_oversize,
-        ));
     OpenApiRouter::new()
-        .routes((schemas, paths, upload))
+        .routes(streamed_upload(routes!(upload::upload_study), state))
         .routes(routes!(list::list_studies))
         .routes(routes!(list::study_details))
         .routes(routes!(previews::study_preview))
         .routes(routes!(previews::series_preview))
         .routes(routes!(previews::instance_preview))
         .routes(routes!(archive::study_archive))
+}
+
+/// A route that streams an upload body: bounded by `max_upload_bytes` (declared lengths
+/// refused up front, streamed bytes counted), and without a timeout layer (a CD upload over a
+/// slow link may take long). The raw body is not bounded by DefaultBodyLimit, so that is off.
+pub(crate) fn streamed_upload(
+    (schemas, paths, route): UtoipaMethodRouter<AppState>,
+    state: &AppState,
+) -> UtoipaMethodRouter<AppState> {
+    let limit = usize::try_from(state.config().limits.max_upload_bytes).unwrap_or(usize::MAX);
+    let route = route
+        .layer::<_, Infallible>(RequestBodyLimitLayer::new(limit))
+        .layer::<_, Infallible>(DefaultBodyLimit::disable())
+        .layer::<_, Infallible>(axum::middleware::from_fn_with_state(
+            state.clone(),
+            upload::refuse_declared_oversize,
+        ));
+    (schemas, paths, route)
 }
 
 /// Absolute links to a record's study resources (`ApiConfig::public_url` based).

@@ -12,7 +12,7 @@ use crate::{ApiError, AppState};
 
 /// Ingests every part; returns the per-part report, and the error that stopped reading (a
 /// malformed or oversized body) if one did. Parts before the error are kept.
-pub(super) async fn ingest(
+pub(crate) async fn ingest(
     state: &AppState,
     record: RecordId,
     options: IngestOptions,

@@ -41,8 +41,8 @@ use crate::records::parse_record_id;
 use crate::representation::none_match;
 use crate::{ApiError, AppState, Caller};
 
-const INSTANCE_CACHING: &str = "private, max-age=86400";
-const DERIVED_CACHING: &str = "private, no-cache";
+pub(crate) const INSTANCE_CACHING: &str = "private, max-age=86400";
+pub(crate) const DERIVED_CACHING: &str = "private, no-cache";
 const IMMUTABLE_CACHING: &str = "private, max-age=31536000, immutable";
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -126,14 +126,14 @@ fn readable(caller: &Caller, rid: &str) -> Result<RecordId, ApiError> {
 }
 
 /// A preview to answer with, and its bytes unless the client's copy is current (304).
-struct Served {
+pub(crate) struct Served {
     preview: PreviewRef,
     bytes: Option<Arc<[u8]>>,
 }
 
 /// The preview's bytes unless the client's `If-None-Match` already names it: from the vault's
 /// memory when there, else read (and verified, and remembered) on a blocking thread.
-async fn load(
+pub(crate) async fn load(
     vault: &Vault,
     preview: Option<PreviewRef>,
     headers: &HeaderMap,
@@ -166,7 +166,11 @@ async fn load(
     })
 }
 
-fn respond(served: Served, caching: &'static str, v: Option<&str>) -> Result<Response, ApiError> {
+pub(crate) fn respond(
+    served: Served,
+    caching: &'static str,
+    v: Option<&str>,
+) -> Result<Response, ApiError> {
     let Served { preview, bytes } = served;
     let hex = preview.blob_id.to_hex();
     let caching = if v == Some(hex.as_str()) {

@@ -133,7 +133,7 @@ fn upload_kind(headers: &HeaderMap) -> Result<Upload, ApiError> {
 
 /// Parses a Content-Type, tolerating what real STOW clients send unquoted although it is not
 /// a token (`type=application/dicom`): such values are quoted and the whole is parsed again.
-fn parse_media_type(value: &str) -> Option<mime::Mime> {
+pub(crate) fn parse_media_type(value: &str) -> Option<mime::Mime> {
     if let Ok(m) = value.parse() {
         return Some(m);
     }
@@ -196,7 +196,7 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 
 /// Answers a declared oversize body with the JSON error before anything is read (the body
 /// limit layer inside catches undeclared, chunked ones while they stream).
-pub(super) async fn refuse_declared_oversize(
+pub(crate) async fn refuse_declared_oversize(
     State(state): State<AppState>,
     request: Request,
     next: Next,

@@ -1,0 +1,365 @@
+//! WADO-RS: studies, series and instances as `multipart/related; type="application/dicom"`
+//! (each part the stored file, preceded by the preamble and file meta it may have come
+//! without), their metadata as DICOM JSON, and `thumbnail` / `rendered` from the stored
+//! previews.
+//!
+//! Retrieval streams: a blocking thread reads each file (verified as it is read) into a
+//! channel of a few chunks, so memory stays bounded and a slow client slows the reader, as the
+//! study archive does. No transcoding: an `Accept` that asks for another transfer syntax than
+//! the stored one is 406. Rendering parameters (`window`, `viewport`, `quality`, `annotation`)
+//! are refused with 400 for now: the answer is the stored preview, made at ingest.
+
+use std::io::{self, Read};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::Value;
+use sv_model::study::{InstanceFacts, PreviewRef};
+use sv_model::{Permissions, RecordId};
+use tokio::sync::mpsc;
+use tracing::error;
+
+use super::{accept, allowed, base, dicom_json, not_acceptable};
+use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING, load, respond};
+use crate::{ApiError, AppState, Caller};
+
+const CHUNK: usize = 64 * 1024;
+
+/// `{study}`, `{study}/series/{series}` or `…/instances/{sop}`.
+struct Target {
+    study: String,
+    series: Option<String>,
+    sop: Option<String>,
+}
+
+macro_rules! wado_routes {
+    ($path:literal, $target:expr, ($($seg:ident),*), $params:ty, $retrieve:ident, $metadata:ident, $thumbnail:ident, $rendered:ident) => {
+        /// WADO-RS: the instances, one part each.
+        #[utoipa::path(get, path = $path, tag = "dicomweb",
+            responses((status = 200, content_type = "multipart/related", description = "the stored files"),
+                (status = 401), (status = 403), (status = 404), (status = 406)))]
+        pub(crate) async fn $retrieve(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path((rid, $($seg),*)): Path<$params>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            let record = allowed(&caller, &rid, Permissions::READ)?;
+            retrieve(&state, record, $target, &headers).await
+        }
+
+        /// WADO-RS: the instances' metadata, DICOM JSON with bulk data as BulkDataURIs.
+        #[utoipa::path(get, path = concat!($path, "/metadata"), tag = "dicomweb",
+            responses((status = 200, content_type = "application/dicom+json", description = "one object per instance"),
+                (status = 401), (status = 403), (status = 404), (status = 406)))]
+        pub(crate) async fn $metadata(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path((rid, $($seg),*)): Path<$params>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            let record = allowed(&caller, &rid, Permissions::READ)?;
+            metadata(&state, record, $target, &headers).await
+        }
+
+        /// WADO-RS: a thumbnail (the stored preview; no patient data is drawn on it).
+        #[utoipa::path(get, path = concat!($path, "/thumbnail"), tag = "dicomweb",
+            responses((status = 200, content_type = "image/jpeg", description = "the preview"),
+                (status = 400), (status = 401), (status = 403), (status = 404), (status = 406)))]
+        pub(crate) async fn $thumbnail(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path((rid, $($seg),*)): Path<$params>,
+            Query(params): Query<Vec<(String, String)>>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            let record = allowed(&caller, &rid, Permissions::READ)?;
+            preview(&state, record, $target, &params, &headers).await
+        }
+
+        /// WADO-RS: the rendered image (the stored preview, when no parameter asks otherwise).
+        #[utoipa::path(get, path = concat!($path, "/rendered"), tag = "dicomweb",
+            responses((status = 200, content_type = "image/jpeg", description = "the rendered image"),
+                (status = 400), (status = 401), (status = 403), (status = 404), (status = 406)))]
+        pub(crate) async fn $rendered(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path((rid, $($seg),*)): Path<$params>,
+            Query(params): Query<Vec<(String, String)>>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            let record = allowed(&caller, &rid, Permissions::READ)?;
+            preview(&state, record, $target, &params, &headers).await
+        }
+    };
+}
+
+mod routes {
+    use super::*;
+
+    wado_routes!(
+        "/v1/records/{rid}/dicomweb/studies/{study}",
+        Target {
+            study,
+            series: None,
+            sop: None
+        },
+        (study),
+        (String, String),
+        study,
+        study_metadata,
+        study_thumbnail,
+        study_rendered
+    );
+    wado_routes!(
+        "/v1/records/{rid}/dicomweb/studies/{study}/series/{series}",
+        Target {
+            study,
+            series: Some(series),
+            sop: None
+        },
+        (study, series),
+        (String, String, String),
+        series,
+        series_metadata,
+        series_thumbnail,
+        series_rendered
+    );
+    wado_routes!(
+        "/v1/records/{rid}/dicomweb/studies/{study}/series/{series}/instances/{sop}",
+        Target {
+            study,
+            series: Some(series),
+            sop: Some(sop)
+        },
+        (study, series, sop),
+        (String, String, String, String),
+        instance,
+        instance_metadata,
+        instance_thumbnail,
+        instance_rendered
+    );
+}
+
+pub(super) use routes::*;
+
+/// The target's instances; 404 when there are none.
+async fn instances(
+    state: &AppState,
+    record: RecordId,
+    target: &Target,
+) -> Result<Vec<InstanceFacts>, ApiError> {
+    let (study, series, sop) = (
+        target.study.clone(),
+        target.series.clone(),
+        target.sop.clone(),
+    );
+    let found = state
+        .vault()
+        .run_io(move |v| {
+            v.retrieval_instances_blocking(record, &study, series.as_deref(), sop.as_deref())
+        })
+        .await?;
+    if found.is_empty() {
+        let what = match (&target.series, &target.sop) {
+            (_, Some(_)) => "instance",
+            (Some(_), None) => "series",
+            _ => "study",
+        };
+        return Err(ApiError::not_found(what));
+    }
+    Ok(found)
+}
+
+async fn retrieve(
+    state: &AppState,
+    record: RecordId,
+    target: Target,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let found = instances(state, record, &target).await?;
+    let accept = accept(headers);
+    for f in &found {
+        sv_dicomweb::accepts_stored_instance(accept.as_deref(), &f.transfer_syntax_uid)
+            .map_err(not_acceptable)?;
+    }
+    let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let vault = state.vault().clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = write_parts(&vault, &found, &tx) {
+            // The client may simply have gone; otherwise cut the body so it is not taken
+            // for a whole answer.
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                error!(%record, error = %e, "WADO-RS retrieval failed");
+                let _ = tx.blocking_send(Err(e));
+            }
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let content_type =
+        sv_dicomweb::multipart_content_type("application/dicom", sv_dicomweb::BOUNDARY);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, content_type)
+        .header(CACHE_CONTROL, "private, no-store")
+        .body(body)
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Writes every instance as one part (blocking).
+fn write_parts(
+    vault: &sv_vault::Vault,
+    found: &[InstanceFacts],
+    tx: &mpsc::Sender<io::Result<Bytes>>,
+) -> io::Result<()> {
+    let send = |bytes: Vec<u8>| {
+        tx.blocking_send(Ok(Bytes::from(bytes)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    };
+    for (n, f) in found.iter().enumerate() {
+        let content_type = sv_dicomweb::dicom_part_content_type(&f.transfer_syntax_uid);
+        let header = if n == 0 {
+            sv_dicomweb::part_header(sv_dicomweb::BOUNDARY, &content_type)
+        } else {
+            sv_dicomweb::next_part_header(sv_dicomweb::BOUNDARY, &content_type)
+        };
+        send(header)?;
+        let mut file = vault.instance_file_blocking(f).map_err(io::Error::other)?;
+        loop {
+            let mut chunk = vec![0u8; CHUNK];
+            let n = file.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            send(chunk)?;
+        }
+    }
+    send(sv_dicomweb::closing(sv_dicomweb::BOUNDARY))
+}
+
+async fn metadata(
+    state: &AppState,
+    record: RecordId,
+    target: Target,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    sv_dicomweb::accepts_dicom_json(accept(headers).as_deref()).map_err(not_acceptable)?;
+    let found = instances(state, record, &target).await?;
+    let base = base(state, record);
+    // Parsing files is CPU work: it takes a worker slot, like ingest.
+    let objects = state
+        .vault()
+        .run_blocking(move |vault| {
+            found
+                .iter()
+                .map(|f| {
+                    let instance = format!(
+                        "{base}/studies/{}/series/{}/instances/{}",
+                        f.study_instance_uid, f.series_instance_uid, f.sop_instance_uid
+                    );
+                    vault.instance_metadata_blocking(f, &|tag| format!("{instance}/bulkdata/{tag}"))
+                })
+                .collect::<Result<Vec<Value>, _>>()
+        })
+        .await?;
+    Ok(dicom_json(StatusCode::OK, &Value::Array(objects), &[]))
+}
+
+/// Parameters that would change the stored preview; not applied yet, so refused.
+const RENDERING_PARAMETERS: [&str; 6] = [
+    "window",
+    "viewport",
+    "quality",
+    "annotation",
+    "iccprofile",
+    "charset",
+];
+
+async fn preview(
+    state: &AppState,
+    record: RecordId,
+    target: Target,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(k, _)| RENDERING_PARAMETERS.contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "unsupported-parameter",
+            format!("'{name}' is not supported yet: the answer is the preview made at ingest"),
+        ));
+    }
+    let vault = state.vault();
+    let (preview, caching): (Option<PreviewRef>, &'static str) = match (&target.series, &target.sop)
+    {
+        (Some(series), Some(sop)) => {
+            let found = vault
+                .instance_preview(record, &target.study, series, sop)?
+                .ok_or_else(|| ApiError::not_found("instance"))?;
+            (found, INSTANCE_CACHING)
+        }
+        (series, _) => {
+            let derived = vault
+                .derived_previews(record, &target.study)
+                .await?
+                .ok_or_else(|| ApiError::not_found("study"))?;
+            let found = match series {
+                Some(s) => derived
+                    .series
+                    .get(s)
+                    .cloned()
+                    .ok_or_else(|| ApiError::not_found("series"))?,
+                None => derived.study.clone(),
+            };
+            (found, DERIVED_CACHING)
+        }
+    };
+    let wanted = params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "accept")
+        .map(|(_, v)| v.clone())
+        .or_else(|| accept(headers));
+    if let (Some(p), Some(wanted)) = (&preview, &wanted)
+        && !image_acceptable(wanted, &p.media_type)
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            format!("the rendered image is {}", p.media_type),
+        ));
+    }
+    let served = load(vault, preview, headers).await?;
+    respond(served, caching, None)
+}
+
+/// Whether an `Accept` list admits `media_type` (exact, `image/*` or `*/*`, weight above 0).
+fn image_acceptable(accept: &str, media_type: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let zero = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
+        !zero && (media == media_type || media == "image/*" || media == "*/*")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_acceptable_by_exact_type_or_wildcard() {
+        assert!(image_acceptable("image/jpeg", "image/jpeg"));
+        assert!(image_acceptable("image/png, */*;q=0.1", "image/jpeg"));
+        assert!(image_acceptable("image/*", "image/png"));
+        assert!(!image_acceptable("image/png", "image/jpeg"));
+        assert!(!image_acceptable("image/jpeg;q=0", "image/jpeg"));
+    }
+}
