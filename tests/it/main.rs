@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod dicomweb;
 mod fhir;
+mod fhir_graphql;
 mod http;
 mod lifecycle;
 mod server;

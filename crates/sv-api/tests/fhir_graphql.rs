@@ -558,6 +558,36 @@ async fn limits_and_unknown_names_are_errors_with_outcomes() {
     assert_eq!(code(&errors[0]), "too-costly", "{errors:?}");
     let fits = "{ ImagingStudyList(_count: 1) { series { performer { actor { identifier { assigner { identifier { assigner { identifier { assigner { display } } } } } } } } } } }";
     t.data(fits).await;
+    // recursion: nesting past 32 is refused before validation even looks at it
+    let nested = format!(
+        "{{ ImagingStudyList(_count: 1) {{ subject {{ {} display {} }} }} }}",
+        "identifier { assigner { ".repeat(17),
+        "} } ".repeat(17)
+    );
+    let errors = t.errors(&nested).await;
+    assert_eq!(code(&errors[0]), "too-costly", "{errors:?}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("recursion"),
+        "{errors:?}"
+    );
+    // directives: five on a field are refused before validation; the two there are, served
+    let directives = |n: usize| {
+        format!(
+            "{{ ImagingStudyList(identifier: \"ACC0\") {{ id {} }} }}",
+            "@include(if: true) ".repeat(n)
+        )
+    };
+    let errors = t.errors(&directives(5)).await;
+    assert_eq!(code(&errors[0]), "too-costly", "{errors:?}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("directives"),
+        "{errors:?}"
+    );
+    t.data("{ ImagingStudyList(identifier: \"ACC0\") { id @include(if: true) @skip(if: false) } }")
+        .await;
 
     // cost: six full lists of ten fields each are over the budget; four are not
     let fields = "id status started description numberOfSeries numberOfInstances modality { code } subject { reference }";
