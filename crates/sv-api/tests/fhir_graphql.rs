@@ -777,3 +777,21 @@ async fn access_is_the_rest_routes_access() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_graphql_routes() {
+    let t = loaded_with(0, 0);
+    let reply = send(&t.api, "GET", "/v1/openapi.json", None, &[], Body::empty()).await;
+    let doc = reply.json();
+    for path in [
+        "/v1/records/{rid}/fhir/$graphql",
+        "/v1/records/{rid}/fhir/ImagingStudy/{id}/$graphql",
+    ] {
+        let item = &doc["paths"][path];
+        assert!(
+            item["get"].is_object() && item["post"].is_object(),
+            "{path}: {item}"
+        );
+        assert!(item["get"]["responses"]["200"]["content"]["application/json"].is_object());
+    }
+}
