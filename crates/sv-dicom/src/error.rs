@@ -48,6 +48,26 @@ pub enum DicomError {
         /// The configured bound.
         limit: u64,
     },
+    /// A frame list asked for is empty, has frame 0, or repeats a number.
+    #[error("invalid frame list: {detail}")]
+    InvalidFrameList {
+        /// What is wrong with the list.
+        detail: &'static str,
+    },
+    /// A frame number beyond the instance's frames (`frames` is 0 without Pixel Data).
+    #[error("frame {number} does not exist: the instance has {frames}")]
+    NoSuchFrame {
+        /// The 1-based number asked for.
+        number: u32,
+        /// How many frames the instance has.
+        frames: u32,
+    },
+    /// Pixel data that cannot be served as asked (cut into frames, or as one value).
+    #[error("unsupported pixel data: {detail}")]
+    UnsupportedPixelData {
+        /// Why.
+        detail: String,
+    },
     /// The transfer syntax is not known or its data set encoding cannot be read.
     #[error("unsupported transfer syntax {uid}")]
     UnsupportedTransferSyntax {
@@ -67,6 +87,9 @@ impl DicomError {
             Self::InvalidAttribute { .. } => "invalid-attribute",
             Self::TooLarge { .. } => "too-large",
             Self::UnsupportedTransferSyntax { .. } => "unsupported-transfer-syntax",
+            Self::InvalidFrameList { .. } => "invalid-frame-list",
+            Self::NoSuchFrame { .. } => "no-such-frame",
+            Self::UnsupportedPixelData { .. } => "unsupported-pixel-data",
         }
     }
 }

@@ -21,6 +21,7 @@
 
 mod attrs;
 mod error;
+mod frames;
 mod framing;
 mod json;
 mod limits;
@@ -34,6 +35,7 @@ mod summary;
 pub mod synthetic;
 
 pub use error::{DicomError, RenderError};
+pub use frames::{FrameBytes, frame_media_type};
 pub use framing::part10_prefix;
 pub use json::INLINE_BINARY_LIMIT;
 pub use limits::Limits;

@@ -231,6 +231,15 @@ fn decode_with_codec<'a>(
     }
 }
 
+/// Native pixel data bytes in little-endian order (a big-endian file's samples swapped).
+pub(crate) fn native_little_endian<'a>(
+    file: &DefaultDicomObject,
+    data: Cow<'a, [u8]>,
+    bits_allocated: u16,
+) -> Cow<'a, [u8]> {
+    native::little_endian(file, data, usize::from(bits_allocated / 8))
+}
+
 /// Masks a raw sample to `bits` and sign-extends it when `signed`.
 #[inline]
 pub(crate) fn fix_bits(raw: u32, bits: u16, signed: bool) -> i32 {

@@ -85,7 +85,7 @@ pub(crate) fn decode<'a>(
 }
 
 /// Big endian files: dicom-rs swaps OW words but not 32-bit samples, and leaves OB bytes alone.
-fn little_endian<'a>(
+pub(crate) fn little_endian<'a>(
     file: &DefaultDicomObject,
     data: Cow<'a, [u8]>,
     bytes_per: usize,
