@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::server::{Reply, Server, fixture, fixture_path, python, python_script};
+use crate::server::{Options, Reply, Server, fixture, fixture_path, python, python_script};
 
 const STUDY_TYPE: &str = "cdfc0a9b-6d3b-4d16-afa8-02b86d621a8d";
 
@@ -267,4 +267,79 @@ fn dicomweb_keeps_the_access_rules() {
     };
     assert_eq!(stow(&reader).status, 403, "storing needs create");
     assert_eq!(stow(&other).status, 404);
+}
+
+#[test]
+fn cors_is_off_by_default_and_answers_only_configured_origins() {
+    let preflight = |server: &Server, path: &str, origin: &str| {
+        server.send(
+            "OPTIONS",
+            path,
+            None,
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "authorization"),
+            ],
+            b"",
+        )
+    };
+    let plain = Server::start();
+    let (rid, token) = plain.create_record("No CORS");
+    let studies = dicomweb(&rid, "/studies");
+    let reply = plain.get_with(
+        &studies,
+        Some(&token),
+        &[("Origin", "https://viewer.example")],
+    );
+    assert!(
+        reply.header("access-control-allow-origin").is_none(),
+        "off by default"
+    );
+    assert!(
+        preflight(&plain, &studies, "https://viewer.example")
+            .header("access-control-allow-origin")
+            .is_none()
+    );
+
+    let server = Server::start_with(Options {
+        env: vec![(
+            "STUDYVAULT_CORS_ALLOWED_ORIGINS".into(),
+            "https://viewer.example".into(),
+        )],
+        ..Options::default()
+    });
+    let (rid, token) = server.create_record("CORS");
+    for path in [
+        dicomweb(&rid, "/studies"),
+        format!("/v1/records/{rid}/fhir/metadata"),
+    ] {
+        let ok = preflight(&server, &path, "https://viewer.example");
+        assert!(ok.status < 300, "{path}: {}", ok.status);
+        assert_eq!(
+            ok.header("access-control-allow-origin"),
+            Some("https://viewer.example"),
+            "{path}"
+        );
+        let other = preflight(&server, &path, "https://elsewhere.example");
+        assert!(
+            other.header("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+        let get = server.get_with(&path, Some(&token), &[("Origin", "https://viewer.example")]);
+        assert!(get.status < 300, "{path}: {}", get.status);
+        assert_eq!(
+            get.header("access-control-allow-origin"),
+            Some("https://viewer.example")
+        );
+    }
+    let native = server.get_with(
+        &format!("/v1/records/{rid}/studies"),
+        Some(&token),
+        &[("Origin", "https://viewer.example")],
+    );
+    assert!(
+        native.header("access-control-allow-origin").is_none(),
+        "only the FHIR and DICOMweb routes"
+    );
 }

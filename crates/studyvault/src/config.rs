@@ -40,6 +40,15 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     pub limits: LimitsConfig,
     pub preview: PreviewConfig,
+    pub cors: CorsConfig,
+}
+
+/// Which web origins may call the FHIR and DICOMweb routes from a browser (a viewer such as
+/// OHIF served from another origin).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorsConfig {
+    /// `scheme://host[:port]` origins, or `*` for any; empty (the default) allows none.
+    pub allowed_origins: Vec<String>,
 }
 
 /// Bounds on what one request may make the server do.
@@ -108,6 +117,7 @@ impl Default for Config {
                 max_long_side: preview.max_long_side,
                 jpeg_quality: preview.jpeg_quality,
             },
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -130,6 +140,14 @@ pub struct Layer {
     pub limits: LimitsLayer,
     #[serde(default)]
     pub preview: PreviewLayer,
+    #[serde(default)]
+    pub cors: CorsLayer,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsLayer {
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -264,6 +282,7 @@ impl Config {
                 jpeg_quality
             ]
         );
+        overlay!(self.cors, layer.cors, [allowed_origins]);
         Ok(())
     }
 
@@ -290,6 +309,15 @@ impl Config {
             && token.expose().trim().len() < 16
         {
             bail!("the admin token must be at least 16 characters");
+        }
+        for origin in &mut self.cors.allowed_origins {
+            *origin = origin.trim().trim_end_matches('/').to_owned();
+            if !valid_origin(origin) {
+                bail!(
+                    "cors.allowed_origins: '{origin}' is not '*' or an origin like \
+                     https://viewer.example.org[:port]"
+                );
+            }
         }
         if self.public_url.is_empty() {
             self.public_url = format!("http://{}", self.listen);
@@ -331,5 +359,49 @@ impl Config {
     /// The merged configuration as TOML, secrets redacted.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+/// `*`, or `http(s)://host[:port]` with nothing after (an origin has no path).
+fn valid_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+#[cfg(test)]
+mod cors_tests {
+    use super::valid_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        for good in [
+            "*",
+            "https://viewer.example.org",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8042",
+        ] {
+            assert!(valid_origin(good), "{good}");
+        }
+        for bad in [
+            "",
+            "viewer.example.org",
+            "https://",
+            "https://x.org/path",
+            "ftp://x.org",
+            "https://x.org?q",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
     }
 }

@@ -14,6 +14,8 @@ use crate::config::Layer;
 enum Kind {
     Text,
     Integer,
+    /// Comma-separated.
+    List,
 }
 
 /// Every key the environment may set: (section, key, kind).
@@ -41,6 +43,7 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("preview"), "max_short_side", Kind::Integer),
     (Some("preview"), "max_long_side", Kind::Integer),
     (Some("preview"), "jpeg_quality", Kind::Integer),
+    (Some("cors"), "allowed_origins", Kind::List),
 ];
 
 /// Variables that are `STUDYVAULT_*` but not configuration keys.
@@ -72,6 +75,14 @@ pub fn layer_from_env(
         };
         let value = match kind {
             Kind::Text => toml::Value::String(value),
+            Kind::List => toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| toml::Value::String(v.to_owned()))
+                    .collect(),
+            ),
             Kind::Integer => toml::Value::Integer(
                 value
                     .trim()
@@ -105,6 +116,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn lists_are_comma_separated() {
+        let (layer, _) = layer_from_env(vars(&[(
+            "STUDYVAULT_CORS_ALLOWED_ORIGINS",
+            "https://a.example, http://b.example:3000,",
+        )]))
+        .unwrap();
+        assert_eq!(
+            layer.cors.allowed_origins.unwrap(),
+            ["https://a.example", "http://b.example:3000"]
+        );
     }
 
     #[test]

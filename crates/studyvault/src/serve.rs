@@ -43,6 +43,7 @@ pub fn run(loaded: Loaded) -> anyhow::Result<()> {
             admin_token_hash: admin.hash(),
             public_url,
             limits: api_limits(&config),
+            cors_allowed_origins: config.cors.allowed_origins.clone(),
         };
         drop(admin);
         let app = sv_api::router(sv_api::AppState::new(vault, api)).layer(

@@ -159,6 +159,7 @@ fn build(n: usize) -> Fixture {
         admin_token_hash: SecretHash::of(b"fhir-search-bench-admin"),
         public_url: PUBLIC_URL.into(),
         limits: ApiLimits::default(),
+        cors_allowed_origins: Vec::new(),
     };
     let app = router(AppState::new(vault.clone(), api));
     Fixture {

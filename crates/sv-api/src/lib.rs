@@ -9,6 +9,7 @@
 
 mod auth;
 mod blobs;
+mod cors;
 mod dicomweb;
 mod error;
 mod feed;
@@ -42,6 +43,9 @@ pub struct ApiConfig {
     /// The URL clients reach the server at, for links in responses (no trailing slash).
     pub public_url: String,
     pub limits: ApiLimits,
+    /// Origins whose browser pages may call the FHIR and DICOMweb routes (`*`: any); empty
+    /// sends no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Request bounds. Every one is configuration.
@@ -118,8 +122,8 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(things::routes())
         .merge(blobs::routes())
         .merge(feed::routes())
-        .merge(fhir::routes())
-        .merge(dicomweb::routes(&state))
+        .merge(cors::apply(fhir::routes(), &state))
+        .merge(cors::apply(dicomweb::routes(&state), &state))
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

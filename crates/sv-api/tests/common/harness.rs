@@ -42,6 +42,7 @@ pub fn api_with_config(limits: ApiLimits, config: VaultConfig) -> Api {
         admin_token_hash: SecretHash::of(ADMIN.as_bytes()),
         public_url: PUBLIC_URL.into(),
         limits,
+        cors_allowed_origins: Vec::new(),
     };
     Api {
         app: router(AppState::new(vault.clone(), config)),
