@@ -35,6 +35,7 @@
 mod cost;
 mod outcome;
 mod root;
+mod search;
 mod types;
 
 use std::sync::OnceLock;
