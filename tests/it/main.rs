@@ -11,3 +11,4 @@ mod lifecycle;
 mod server;
 mod tour;
 mod uploads;
+mod wado_uri;

@@ -23,11 +23,7 @@ pub(crate) fn apply(routes: OpenApiRouter<AppState>, state: &AppState) -> OpenAp
     let allow = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(
-            origins
-                .iter()
-                .filter_map(|o| HeaderValue::from_str(o).ok()),
-        )
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
     let layer = CorsLayer::new()
         .allow_origin(allow)

@@ -1,7 +1,7 @@
 //! DICOMweb (PS3.18) under `/v1/records/{rid}/dicomweb`: STOW-RS, QIDO-RS at all six
 //! resources, WADO-RS retrieval of studies, series and instances (each part the stored file),
-//! their metadata in DICOM JSON, and thumbnails and default renderings from the stored
-//! previews.
+//! their metadata in DICOM JSON, thumbnails and default renderings from the stored previews,
+//! and WADO-URI for legacy viewers.
 //!
 //! Formats, matching and negotiation live in `sv-dicomweb`; searches and reads are `sv-vault`
 //! use cases over the study digests and instance facts. The same tokens and permissions as the
@@ -10,6 +10,7 @@
 mod qido;
 mod stow;
 mod wado;
+mod wado_uri;
 
 use axum::http::header::{ACCEPT, CONTENT_TYPE, WARNING};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -48,6 +49,7 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(wado::study_rendered))
         .routes(routes!(wado::series_rendered))
         .routes(routes!(wado::instance_rendered))
+        .routes(routes!(wado_uri::wado_uri))
 }
 
 /// The record, once the caller may do `needed` with its studies.
