@@ -21,6 +21,24 @@ pub enum VaultError {
     /// A stored DICOM file no longer parses (it did when it was ingested).
     #[error("a stored instance cannot be read")]
     StoredInstance(#[source] sv_dicom::DicomError),
+    /// The frames or bulk data asked for cannot be answered from this instance.
+    #[error("{0}")]
+    Frames(FrameRefusal),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// Why a frame or bulk data request cannot be answered (the request's fault or a pixel data
+/// layout we do not serve, not a broken file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameRefusal {
+    /// Empty, with frame 0, or with a number repeated.
+    #[error("invalid frame list: {0}")]
+    InvalidList(&'static str),
+    /// A frame beyond the instance's `frames` (0 when it has no Pixel Data).
+    #[error("frame {number} does not exist: the instance has {frames}")]
+    NoSuchFrame { number: u32, frames: u32 },
+    /// Pixel data that cannot be cut into frames, or encapsulated Pixel Data asked for whole.
+    #[error("not servable: {0}")]
+    NotServable(String),
 }

@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 pub use access::{Access, AuthFailure, IssuedToken, Principal};
 pub use batch::{Batch, BatchItem, ZipIngestError, ZipLimits, ZipRefusal};
 pub use derived::DerivedPreviews;
-pub use error::VaultError;
+pub use error::{FrameRefusal, VaultError};
 pub use ingest::IngestOptions;
 pub use maintenance::{GcReport, fsck_report};
 pub use preview_cache::PREVIEW_CACHE_BYTES;
@@ -40,7 +40,7 @@ pub use search::{
     DigestFilter, InstanceFilter, SeriesFilter, SopResolver, StudyFilter, StudyHit, StudyLookup,
     StudyOrder, StudyPage, StudySearch, Window, newest_first,
 };
-pub use studies::{StudyListing, StudyView};
+pub use studies::{FrameBytes, StudyListing, StudyView};
 pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};
 
 // The store types that cross this crate's API: callers name them through the vault, so the

@@ -8,7 +8,9 @@ use sv_model::study::{InstanceFacts, StudyAssembly, assemble_study};
 use sv_model::{NamedBlob, RecordId, Thing, ThingId, ThingState, Timestamp, TypeId};
 
 use crate::derived::DerivedPreviews;
-use crate::{Vault, VaultError};
+use crate::{FrameRefusal, Vault, VaultError};
+
+pub use sv_dicom::FrameBytes;
 
 /// A live study as its list and detail pages show it: assembled, with its derived previews,
 /// without the XML or the named blobs a [`StudyView`] carries.
@@ -166,17 +168,48 @@ impl Vault {
         facts: &InstanceFacts,
         bulk_uri: &dyn Fn(&str) -> String,
     ) -> Result<serde_json::Value, VaultError> {
+        self.parsed_instance(facts)?
+            .metadata_json(bulk_uri)
+            .map_err(VaultError::StoredInstance)
+    }
+
+    /// Frames `numbers` (1-based, in that order) of an instance, as stored: raw little-endian
+    /// samples or compressed codestreams (blocking: reads the file, verified, and parses it;
+    /// run it on a worker slot). A list the instance cannot answer is
+    /// [`VaultError::Frames`]; a file that no longer parses is [`VaultError::StoredInstance`].
+    pub fn instance_frames_blocking(
+        &self,
+        facts: &InstanceFacts,
+        numbers: &[u32],
+    ) -> Result<Vec<FrameBytes>, VaultError> {
+        self.parsed_instance(facts)?
+            .frames(numbers)
+            .map_err(frames_error)
+    }
+
+    /// The value of a top-level binary attribute (`tag` as 8 hex digits) of an instance;
+    /// `None` when there is none (blocking, like [`Self::instance_frames_blocking`]).
+    /// Encapsulated Pixel Data is [`VaultError::Frames`] ([`FrameRefusal::NotServable`]).
+    pub fn instance_bulk_blocking(
+        &self,
+        facts: &InstanceFacts,
+        tag: &str,
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        self.parsed_instance(facts)?.bulk(tag).map_err(frames_error)
+    }
+
+    /// The stored file, read whole (verified) and parsed.
+    fn parsed_instance(
+        &self,
+        facts: &InstanceFacts,
+    ) -> Result<sv_dicom::ParsedInstance, VaultError> {
         let mut bytes = Vec::with_capacity(usize::try_from(facts.length).unwrap_or(0));
         self.inner
             .blobs
             .get(&facts.blob_id, None)?
             .read_to_end(&mut bytes)
             .map_err(sv_blob::BlobError::Source)?;
-        let parsed = sv_dicom::parse(&bytes, &self.inner.config.limits)
-            .map_err(VaultError::StoredInstance)?;
-        parsed
-            .metadata_json(bulk_uri)
-            .map_err(VaultError::StoredInstance)
+        sv_dicom::parse(&bytes, &self.inner.config.limits).map_err(VaultError::StoredInstance)
     }
 
     /// An instance's file as a PS3.10 file: what ingest stored, verified as it is read, after
@@ -202,5 +235,18 @@ impl Vault {
         .unwrap_or_default();
         let start = std::io::Cursor::new([prefix, head].concat());
         Ok(Box::new(start.chain(reader)))
+    }
+}
+
+/// Frame-request outcomes as [`VaultError::Frames`]; anything else means the file is unreadable.
+fn frames_error(e: sv_dicom::DicomError) -> VaultError {
+    use sv_dicom::DicomError as D;
+    match e {
+        D::InvalidFrameList { detail } => VaultError::Frames(FrameRefusal::InvalidList(detail)),
+        D::NoSuchFrame { number, frames } => {
+            VaultError::Frames(FrameRefusal::NoSuchFrame { number, frames })
+        }
+        D::UnsupportedPixelData { detail } => VaultError::Frames(FrameRefusal::NotServable(detail)),
+        other => VaultError::StoredInstance(other),
     }
 }

@@ -454,3 +454,46 @@ fn an_instance_of_a_deleted_study_is_stored_again() {
     assert_eq!(view.instances.len(), 1);
     assert!(fsck_report(&t.vault).unwrap().is_clean());
 }
+
+#[test]
+fn frames_and_bulk_data_are_read_from_the_stored_file() {
+    use sv_vault::FrameRefusal;
+    let t = test_vault();
+    let report = ingest_file(&t, &dicom_fixture("rtdose.dcm"), IngestOptions::default());
+    assert_eq!(report.status, IngestStatus::Stored, "{report:?}");
+    let dose = sv_dicom::parse(&read_dicom_fixture("rtdose.dcm"), &Default::default()).unwrap();
+    let summary = dose.summary();
+    let found = t
+        .vault
+        .retrieval_instances_blocking(
+            t.record,
+            &summary.study_instance_uid,
+            Some(&summary.series_instance_uid),
+            Some(&summary.sop_instance_uid),
+        )
+        .unwrap();
+    let facts = &found[0];
+    let frames = t.vault.instance_frames_blocking(facts, &[15, 2]).unwrap();
+    assert_eq!(frames, dose.frames(&[15, 2]).unwrap());
+    let whole = t
+        .vault
+        .instance_bulk_blocking(facts, "7FE00010")
+        .unwrap()
+        .unwrap();
+    assert_eq!(whole[400..800], frames[1].bytes);
+    assert_eq!(
+        t.vault.instance_bulk_blocking(facts, "00100010").unwrap(),
+        None
+    );
+    assert!(matches!(
+        t.vault.instance_frames_blocking(facts, &[16]),
+        Err(sv_vault::VaultError::Frames(FrameRefusal::NoSuchFrame {
+            number: 16,
+            frames: 15
+        }))
+    ));
+    assert!(matches!(
+        t.vault.instance_frames_blocking(facts, &[1, 1]),
+        Err(sv_vault::VaultError::Frames(FrameRefusal::InvalidList(_)))
+    ));
+}
