@@ -49,7 +49,10 @@ pub mod order;
 mod qido;
 mod stow;
 
-pub use accept::{NotAcceptable, accepts_dicom_json, accepts_stored_instance};
+pub use accept::{
+    FramesAs, NotAcceptable, accepts_dicom_json, accepts_frames, accepts_stored_instance,
+    frame_media_type,
+};
 pub use attributes::{
     Attribute, INSTANCE_ATTRIBUTES, Returned, SERIES_ATTRIBUTES, STUDY_ATTRIBUTES, Vr,
     is_dicom_keyword,
