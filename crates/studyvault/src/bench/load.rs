@@ -3,7 +3,7 @@
 //! so its own keep-alive connection.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -70,13 +70,33 @@ pub fn ingest(target: &Target, clients: usize, slices: &[Vec<u8>]) -> anyhow::Re
     Ok(slices.len() as f64 / elapsed)
 }
 
-/// Preview GET figures for one connection count.
+/// GET figures for one connection count.
 #[derive(Debug, Clone, Copy)]
-pub struct PreviewStats {
+pub struct GetStats {
     pub requests: usize,
+    /// Body bytes received.
+    pub bytes: u64,
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
+    pub seconds: f64,
+}
+
+impl GetStats {
+    /// Body megabytes (10^6 bytes) per second.
+    pub fn mb_per_second(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.seconds
+    }
+}
+
+/// One GET to repeat: where, how, and what a good answer is.
+pub struct Get<'a> {
+    pub name: &'a str,
+    pub url: &'a str,
+    pub token: Option<&'a Secret>,
+    pub accept: &'a str,
+    /// The smallest body a good (200) answer has.
+    pub min_body: usize,
 }
 
 /// GETs the preview from `connections` clients in a loop for `duration` (each client at least
@@ -86,8 +106,28 @@ pub fn previews(
     connections: usize,
     duration: Duration,
     min_each: usize,
-) -> anyhow::Result<PreviewStats> {
+) -> anyhow::Result<GetStats> {
+    let get = Get {
+        name: target.name,
+        url: &target.preview_url,
+        token: target.token.as_ref(),
+        accept: "image/jpeg",
+        min_body: 101,
+    };
+    gets(&get, connections, duration, min_each)
+}
+
+/// GETs `get.url` from `connections` clients (each its own keep-alive connection) in a loop
+/// for `duration`, each client at least `min_each` requests; every answer must be a 200 with
+/// at least `get.min_body` bytes.
+pub fn gets(
+    get: &Get<'_>,
+    connections: usize,
+    duration: Duration,
+    min_each: usize,
+) -> anyhow::Result<GetStats> {
     let latencies = Mutex::new(Vec::<Duration>::new());
+    let bytes = AtomicU64::new(0);
     let failure = Mutex::new(None::<anyhow::Error>);
     let started = Instant::now();
     std::thread::scope(|s| {
@@ -97,19 +137,22 @@ pub fn previews(
                 let mut mine = Vec::new();
                 while mine.len() < min_each || started.elapsed() < duration {
                     let t = Instant::now();
-                    let reply = crate::client::get(
-                        &agent,
-                        &target.preview_url,
-                        target.token.as_ref(),
-                        &[("Accept", "image/jpeg")],
-                    );
+                    let reply =
+                        crate::client::get(&agent, get.url, get.token, &[("Accept", get.accept)]);
                     match reply {
-                        Ok(r) if r.status == 200 && r.body.len() > 100 => mine.push(t.elapsed()),
+                        Ok(r) if r.status == 200 && r.body.len() >= get.min_body => {
+                            mine.push(t.elapsed());
+                            bytes.fetch_add(r.body.len() as u64, Ordering::Relaxed);
+                        }
                         Ok(r) => {
                             let e = anyhow::anyhow!(
-                                "{} preview GET answered {}",
-                                target.name,
-                                r.error_text()
+                                "{} GET {} answered {} with {} bytes ({} expected): {}",
+                                get.name,
+                                get.url,
+                                r.status,
+                                r.body.len(),
+                                get.min_body,
+                                String::from_utf8_lossy(&r.body[..r.body.len().min(300)])
                             );
                             *failure.lock().expect("failure lock") = Some(e);
                             break;
@@ -131,10 +174,72 @@ pub fn previews(
     let mut all = latencies.into_inner().expect("latencies lock");
     all.sort_unstable();
     let pick = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    Ok(PreviewStats {
+    Ok(GetStats {
         requests: all.len(),
+        bytes: bytes.into_inner(),
         per_second: all.len() as f64 / elapsed,
         p50: pick(0.50),
         p99: pick(0.99),
+        seconds: elapsed,
     })
+}
+
+/// One POST to repeat with many bodies: where, how, and what a good answer is.
+pub struct Post<'a> {
+    pub name: &'a str,
+    pub url: &'a str,
+    pub token: Option<&'a Secret>,
+    pub content_type: &'a str,
+    /// Whether an answer means every instance of the body was stored.
+    pub stored: &'a (dyn Fn(&Reply) -> bool + Sync),
+}
+
+/// POSTs every body (each holding `per_body` instances) with `clients` parallel clients;
+/// every answer must be `stored`. Returns instances per second.
+pub fn post_bodies(
+    post: &Post<'_>,
+    bodies: &[Vec<u8>],
+    per_body: usize,
+    clients: usize,
+) -> anyhow::Result<f64> {
+    let Post {
+        name,
+        url,
+        token,
+        content_type,
+        stored,
+    } = *post;
+    let next = AtomicUsize::new(0);
+    let failure = Mutex::new(None::<anyhow::Error>);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                let agent = crate::client::agent(1, Some(Duration::from_secs(300)));
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    let reply =
+                        crate::client::post(&agent, url, token, content_type, body.as_slice());
+                    let e = match reply {
+                        Ok(r) if stored(&r) => continue,
+                        Ok(r) => anyhow::anyhow!(
+                            "{name} did not store a batch: {} {}",
+                            r.status,
+                            String::from_utf8_lossy(&r.body[..r.body.len().min(500)])
+                        ),
+                        Err(e) => e,
+                    };
+                    *failure.lock().expect("failure lock") = Some(e);
+                    next.store(bodies.len(), Ordering::Relaxed);
+                    break;
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(e) = failure.into_inner().expect("failure lock") {
+        return Err(e);
+    }
+    Ok((bodies.len() * per_body) as f64 / elapsed)
 }

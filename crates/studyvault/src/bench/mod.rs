@@ -6,7 +6,14 @@
 //! with the ratios against the targets (ingest ≥ 2× Orthanc, previews ≥ 30× Orthanc,
 //! RSS < 200 MB). Installs nothing: without Orthanc it says how to get it and measures
 //! studyvault alone.
+//!
+//! The DICOMweb phases (issue 9): STOW-RS ingest beside the native multipart upload of the
+//! same bodies (target within 10 %), WADO-RS series retrieval MB/s (target ≥ 2× Orthanc) and
+//! `thumbnail` / `rendered` requests/s (target ≥ 30× Orthanc's `/dicom-web/.../rendered`).
+//! Orthanc's side needs its DICOMweb plugin (Debian `orthanc-dicomweb`); without it those
+//! columns are skipped and the table says why.
 
+mod dicomweb;
 mod load;
 mod report;
 mod servers;
@@ -46,6 +53,42 @@ pub struct BenchArgs {
     /// studyvault's `workers` (ingests parsing or rendering at once) [default: its configured default].
     #[arg(long)]
     pub workers: Option<usize>,
+    /// The phases to run.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ingest,previews,stow,wado,rendered"
+    )]
+    pub phases: Vec<Phase>,
+    /// Instances per multipart/related request in the STOW-RS phase (which sends
+    /// `--instances` slices, rounded up to whole requests, per client count and server).
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Slices in the series retrieved by the WADO-RS phase.
+    #[arg(long, default_value_t = 100)]
+    pub series_slices: usize,
+    /// Connection counts for the WADO-RS series retrieval steps.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    pub wado_connections: Vec<usize>,
+    /// Connection counts for the thumbnail / rendered steps.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    pub rendered_connections: Vec<usize>,
+}
+
+/// A part of the bench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// CT ingest, one instance per request.
+    Ingest,
+    /// Native preview GETs.
+    Previews,
+    /// STOW-RS beside the native multipart upload.
+    Stow,
+    /// WADO-RS series retrieval.
+    Wado,
+    /// DICOMweb thumbnail and rendered GETs.
+    Rendered,
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -69,11 +112,47 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     eprintln!("starting studyvault and Orthanc in {}", dir.path.display());
     let sv = servers::start_studyvault(&dir.path, &admin, args.workers)?;
     let sv_target = studyvault_target(&sv, &admin)?;
+    let dicomweb_phases = [Phase::Stow, Phase::Wado, Phase::Rendered]
+        .iter()
+        .any(|p| args.phases.contains(p));
+    let plugin = servers::find_dicomweb_plugin();
     let orthanc = match &orthanc_exe {
-        Some(exe) => Some(servers::start_orthanc(exe, &dir.path)?),
+        Some(exe) => Some(servers::start_orthanc(exe, &dir.path, plugin.as_deref())?),
         None => None,
     };
     let mut figures = Figures::default();
+    // Orthanc's DICOMweb base, when its plugin answers.
+    let orthanc_web = match (&orthanc, &plugin) {
+        (None, _) => {
+            if dicomweb_phases {
+                figures.skipped.push(
+                    "Orthanc's DICOMweb columns: Orthanc is not there (--no-orthanc or not \
+                     installed)"
+                        .into(),
+                );
+            }
+            None
+        }
+        (Some(_), None) => {
+            figures.skipped.push(
+                "Orthanc's DICOMweb columns: its plugin is not installed (`apt-get install -y \
+                 orthanc-dicomweb`: no libOrthancDicomWeb.so in /usr/share/orthanc/plugins)"
+                    .into(),
+            );
+            None
+        }
+        (Some(o), Some(p)) => {
+            if dicomweb_plugin_loaded(o) {
+                Some(format!("{}/dicom-web", o.base))
+            } else {
+                figures.skipped.push(format!(
+                    "Orthanc's DICOMweb columns: Orthanc did not load {} (see its log)",
+                    p.display()
+                ));
+                None
+            }
+        }
+    };
 
     let mut sv_series = synth::CtSeries::new()?;
     let mut o_series = synth::CtSeries::new()?;
@@ -84,7 +163,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         None => None,
     };
 
-    for &clients in &args.clients {
+    let phase = |p: Phase| args.phases.contains(&p);
+    for &clients in args.clients.iter().filter(|_| phase(Phase::Ingest)) {
         eprintln!("ingest: {} slices with {clients} clients", args.instances);
         let slices: Vec<Vec<u8>> = (0..args.instances)
             .map(|_| sv_series.next_slice().1)
@@ -102,7 +182,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         figures.ingest.push((clients, sv_rate, o_rate));
     }
     let step = Duration::from_secs_f64(args.seconds.max(0.1));
-    for &conns in &args.connections {
+    for &conns in args.connections.iter().filter(|_| phase(Phase::Previews)) {
         eprintln!("previews: {conns} connections");
         let sv_stats = load::previews(&sv_target, conns, step, 2)?;
         let o_stats = match &o_target {
@@ -110,6 +190,61 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             None => None,
         };
         figures.previews.push((conns, sv_stats, o_stats));
+    }
+    let batch = args.batch.max(1);
+    figures.batch = batch;
+    for (n, &clients) in args
+        .clients
+        .iter()
+        .filter(|_| phase(Phase::Stow))
+        .enumerate()
+    {
+        let batches = args.instances.div_ceil(batch).max(1);
+        eprintln!(
+            "STOW-RS: {} slices in {batches} requests of {batch} with {clients} clients",
+            batches * batch
+        );
+        figures.stow.push(dicomweb::stow(
+            &sv_target,
+            orthanc_web.as_deref(),
+            clients,
+            batches,
+            batch,
+            n.is_multiple_of(2),
+        )?);
+    }
+    if phase(Phase::Wado) || phase(Phase::Rendered) {
+        eprintln!(
+            "storing a series of {} slices in both for WADO-RS",
+            args.series_slices
+        );
+        let stored = dicomweb::store_series(
+            &sv_target,
+            orthanc_web.as_deref(),
+            args.series_slices.max(1),
+            batch,
+        )?;
+        for &conns in args.wado_connections.iter().filter(|_| phase(Phase::Wado)) {
+            eprintln!("WADO-RS series retrieval: {conns} connections");
+            let (sv_stats, o_stats) =
+                dicomweb::wado(&sv_target, orthanc_web.as_deref(), &stored, conns, step)?;
+            figures.wado.push((conns, sv_stats, o_stats));
+        }
+        for &conns in args
+            .rendered_connections
+            .iter()
+            .filter(|_| phase(Phase::Rendered))
+        {
+            eprintln!("thumbnail / rendered: {conns} connections");
+            figures.rendered.push(dicomweb::rendered(
+                &sv_target,
+                orthanc_web.as_deref(),
+                &stored,
+                conns,
+                step,
+            )?);
+        }
+        figures.series = Some(stored);
     }
     figures.rss = (sv.peak_rss(), orthanc.as_ref().and_then(Server::peak_rss));
     figures.slice_bytes = synth::ct_slice("1", "1", "1", 1).len();
@@ -166,6 +301,20 @@ fn studyvault_target(sv: &Server, admin: &Secret) -> anyhow::Result<Target> {
         token: Some(Secret::new(token)),
         stored: studyvault_stored,
     })
+}
+
+/// Whether Orthanc lists its DICOMweb plugin as loaded.
+fn dicomweb_plugin_loaded(o: &Server) -> bool {
+    let agent = crate::client::agent(1, Some(Duration::from_secs(10)));
+    crate::client::get(&agent, &format!("{}/plugins", o.base), None, &[])
+        .ok()
+        .filter(Reply::is_success)
+        .and_then(|r| r.json().ok())
+        .and_then(|v| {
+            v.as_array()
+                .map(|a| a.iter().any(|p| p.as_str() == Some("dicom-web")))
+        })
+        .unwrap_or(false)
 }
 
 fn studyvault_stored(reply: &Reply) -> bool {

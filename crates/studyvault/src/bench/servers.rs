@@ -120,9 +120,22 @@ pub fn find_orthanc(explicit: Option<&Path>) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Orthanc's DICOMweb plugin (Debian `orthanc-dicomweb`), if installed.
+pub fn find_dicomweb_plugin() -> Option<PathBuf> {
+    [
+        "/usr/share/orthanc/plugins",
+        "/usr/lib/orthanc/plugins",
+        "/usr/local/share/orthanc/plugins",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join("libOrthancDicomWeb.so"))
+    .find(|p| p.is_file())
+}
+
 /// Starts Orthanc with its default settings except ports, directories and access (loopback
-/// only, no authentication).
-pub fn start_orthanc(exe: &Path, dir: &Path) -> anyhow::Result<Server> {
+/// only, no authentication), and with the DICOMweb plugin at `/dicom-web/` when given (as
+/// the packaged /etc/orthanc/dicomweb.json has it).
+pub fn start_orthanc(exe: &Path, dir: &Path, dicomweb: Option<&Path>) -> anyhow::Result<Server> {
     let port = free_port()?;
     let dicom_port = free_port()?;
     let storage = dir.join("orthanc-storage");
@@ -135,6 +148,8 @@ pub fn start_orthanc(exe: &Path, dir: &Path) -> anyhow::Result<Server> {
         "IndexDirectory": storage,
         "RemoteAccessAllowed": false,
         "AuthenticationEnabled": false,
+        "Plugins": dicomweb.into_iter().collect::<Vec<_>>(),
+        "DicomWeb": {"Enable": dicomweb.is_some(), "Root": "/dicom-web/"},
     });
     let config_path = dir.join("orthanc.json");
     std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)?;
