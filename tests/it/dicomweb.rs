@@ -174,14 +174,21 @@ fn malformed_requests_get_4xx_and_never_5xx() {
         )],
     );
     assert_eq!(transcode.status, 406, "no transcoding");
-    let windowed = get(
-        &format!("/studies/{study}/rendered?window=40,400,linear"),
-        &[],
+    for query in [
+        "window=40",
+        "window=40,0",
+        "viewport=10",
+        "quality=0",
+        "annotation=patient",
+    ] {
+        let reply = get(&format!("/studies/{study}/rendered?{query}"), &[]);
+        assert_eq!(reply.status, 400, "{query}: {}", reply.text());
+    }
+    let gif = get(
+        &format!("/studies/{study}/rendered"),
+        &[("Accept", "image/gif")],
     );
-    assert_eq!(
-        windowed.status, 400,
-        "rendering parameters are not applied yet"
-    );
+    assert_eq!(gif.status, 406);
 
     let stow = |content_type: &str, body: &[u8]| {
         server.post(

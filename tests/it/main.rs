@@ -8,6 +8,7 @@ mod fhir;
 mod fhir_graphql;
 mod http;
 mod lifecycle;
+mod rendered;
 mod server;
 mod tour;
 mod uploads;

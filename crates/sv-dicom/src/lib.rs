@@ -40,5 +40,7 @@ pub use framing::part10_prefix;
 pub use json::INLINE_BINARY_LIMIT;
 pub use limits::Limits;
 pub use parse::{ParsedInstance, parse, parse_for_preview, parse_header};
-pub use render::{Preview, PreviewFormat, PreviewOptions, RenderedImage};
+pub use render::{
+    Preview, PreviewFormat, PreviewOptions, RenderRequest, RenderedImage, VoiWindow, WindowFunction,
+};
 pub use summary::{InstanceSummary, KEY_OBJECT_SELECTION_SOP_CLASS};

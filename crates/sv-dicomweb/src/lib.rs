@@ -47,6 +47,7 @@ mod error;
 mod multipart;
 pub mod order;
 mod qido;
+mod rendered;
 mod stow;
 
 pub use accept::{
@@ -63,6 +64,7 @@ pub use multipart::{
     part_header,
 };
 pub use qido::{Level, MAX_LIMIT, MAX_UIDS, MAX_WARNINGS, QidoQuery, Scope};
+pub use rendered::{MAX_VIEWPORT, Rendering, RenderingError, WindowShape};
 pub use stow::{StoreOutcome, StoredPart, failure, store_response, warning};
 
 /// The `Warning` header value for a QIDO-RS warning or for remaining results:

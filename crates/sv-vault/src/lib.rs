@@ -15,6 +15,7 @@ mod error;
 mod ingest;
 mod maintenance;
 mod preview_cache;
+mod render;
 mod report;
 mod search;
 mod studies;
@@ -47,6 +48,8 @@ pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefu
 // HTTP crate depends on the use cases, not on the stores (ARCHITECTURE.md, code map).
 pub use sv_blob::{BlobReader, is_corrupt_io};
 pub use sv_meta::{Change, ChangeOp, StateFilter, ThingCursor, ThingQuery};
+// Rendering requests and their answers cross the vault's API the same way.
+pub use sv_dicom::{Preview, PreviewFormat, RenderError, RenderRequest, VoiWindow, WindowFunction};
 
 /// What a vault is allowed to do; the binary fills it from configuration.
 #[derive(Debug, Clone)]

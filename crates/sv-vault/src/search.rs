@@ -215,7 +215,12 @@ pub fn newest_first(a: &StudyDigest, b: &StudyDigest) -> Ordering {
 
 /// Series in display order: by SeriesNumber (those without one last), then UID.
 fn series_order(a: &SeriesDigest, b: &SeriesDigest) -> Ordering {
-    let number = |s: &SeriesDigest| (s.attributes.series_number.is_none(), s.attributes.series_number);
+    let number = |s: &SeriesDigest| {
+        (
+            s.attributes.series_number.is_none(),
+            s.attributes.series_number,
+        )
+    };
     number(a)
         .cmp(&number(b))
         .then_with(|| a.series_instance_uid.cmp(&b.series_instance_uid))

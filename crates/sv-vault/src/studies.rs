@@ -199,7 +199,7 @@ impl Vault {
     }
 
     /// The stored file, read whole (verified) and parsed.
-    fn parsed_instance(
+    pub(crate) fn parsed_instance(
         &self,
         facts: &InstanceFacts,
     ) -> Result<sv_dicom::ParsedInstance, VaultError> {

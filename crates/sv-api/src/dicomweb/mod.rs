@@ -8,6 +8,7 @@
 //! rest of the API: reading needs READ on the medical-image-study type, STOW-RS needs CREATE.
 
 mod qido;
+mod render;
 mod stow;
 mod wado;
 mod wado_uri;

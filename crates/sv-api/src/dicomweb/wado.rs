@@ -30,10 +30,10 @@ use crate::{ApiError, AppState, Caller};
 const CHUNK: usize = 64 * 1024;
 
 /// `{study}`, `{study}/series/{series}` or `…/instances/{sop}`.
-struct Target {
-    study: String,
-    series: Option<String>,
-    sop: Option<String>,
+pub(super) struct Target {
+    pub(super) study: String,
+    pub(super) series: Option<String>,
+    pub(super) sop: Option<String>,
 }
 
 macro_rules! wado_routes {
@@ -148,7 +148,7 @@ mod routes {
 pub(super) use routes::*;
 
 /// The target's instances; 404 when there are none.
-async fn instances(
+pub(super) async fn instances(
     state: &AppState,
     record: RecordId,
     target: &Target,
@@ -270,16 +270,6 @@ async fn metadata(
     Ok(dicom_json(StatusCode::OK, &Value::Array(objects), &[]))
 }
 
-/// Parameters that would change the stored preview; not applied yet, so refused.
-const RENDERING_PARAMETERS: [&str; 6] = [
-    "window",
-    "viewport",
-    "quality",
-    "annotation",
-    "iccprofile",
-    "charset",
-];
-
 async fn preview(
     state: &AppState,
     record: RecordId,
@@ -287,14 +277,14 @@ async fn preview(
     params: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some((name, _)) = params
-        .iter()
-        .find(|(k, _)| RENDERING_PARAMETERS.contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "unsupported-parameter",
-            format!("'{name}' is not supported yet: the answer is the preview made at ingest"),
-        ));
+    let asked =
+        sv_dicomweb::Rendering::parse(params, accept(headers).as_deref()).map_err(|e| match e {
+            sv_dicomweb::RenderingError::NotAcceptable(e) => not_acceptable(e),
+            other => ApiError::bad_request("invalid-rendering", other.to_string()),
+        })?;
+    if let Some(rendering) = asked {
+        let which = (target.study, target.series, target.sop);
+        return super::render::rendered(state, record, which, rendering).await;
     }
     let vault = state.vault();
     let (preview, caching): (Option<PreviewRef>, &'static str) = match (&target.series, &target.sop)
@@ -330,11 +320,15 @@ async fn preview(
     if let (Some(p), Some(wanted)) = (&preview, &wanted)
         && !image_acceptable(wanted, &p.media_type)
     {
-        return Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not-acceptable",
-            format!("the rendered image is {}", p.media_type),
-        ));
+        // The stored preview is PNG (by configuration) and the client wants JPEG: render it.
+        let rendering = sv_dicomweb::Rendering {
+            window: None,
+            viewport: None,
+            quality: None,
+            media_type: "image/jpeg",
+        };
+        let which = (target.study, target.series, target.sop);
+        return super::render::rendered(state, record, which, rendering).await;
     }
     let served = load(vault, preview, headers).await?;
     respond(served, caching, None)

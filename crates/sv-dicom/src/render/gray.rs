@@ -10,10 +10,11 @@ use super::voi::{self, Voi};
 use crate::attrs::Obj;
 use crate::pixels::{Colour, Frame, Samples, fix_bits};
 
-pub(crate) fn render(frame: &Frame, o: &Obj) -> Vec<u8> {
+/// `window`, when given, replaces the stored VOI (a viewer's or a WADO-RS request's choice).
+pub(crate) fn render(frame: &Frame, o: &Obj, window: Option<Voi>) -> Vec<u8> {
     let modality = Modality::read(o, frame.signed);
     let invert = frame.colour == Colour::Monochrome1;
-    let stored = voi::stored(o);
+    let stored = window.or_else(|| voi::stored(o));
     match &frame.samples {
         Samples::Raw { data, bytes } => {
             let fix = |raw: usize| fix_bits(raw as u32, frame.bits, frame.signed);

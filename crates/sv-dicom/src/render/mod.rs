@@ -67,6 +67,36 @@ impl Default for PreviewOptions {
     }
 }
 
+/// A VOI LUT Function a rendering request may name (PS3.3 C.11.2.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowFunction {
+    Linear,
+    LinearExact,
+    Sigmoid,
+}
+
+/// A window (centre and width in modality units) a rendering request puts in place of the
+/// stored VOI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoiWindow {
+    pub center: f64,
+    pub width: f64,
+    pub function: WindowFunction,
+}
+
+/// What [`ParsedInstance::render`] makes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderRequest {
+    /// 0-based frame; the middle one (`n / 2`) when absent.
+    pub frame: Option<u32>,
+    pub window: Option<VoiWindow>,
+    /// Width and height the image is fitted into; native size when absent.
+    pub viewport: Option<(u32, u32)>,
+    pub format: PreviewFormat,
+    /// JPEG quality 1–100.
+    pub quality: u8,
+}
+
 /// An encoded preview image.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Preview {
@@ -124,6 +154,16 @@ impl ParsedInstance {
 
     /// Renders 0-based frame `index` to 8 bits at native size.
     pub fn render_frame(&self, index: u32) -> Result<RenderedImage, RenderError> {
+        self.render_frame_with(index, None)
+    }
+
+    /// [`render_frame`](Self::render_frame) with `window` in place of the stored VOI
+    /// (greyscale only; colour images have none).
+    fn render_frame_with(
+        &self,
+        index: u32,
+        window: Option<voi::Voi>,
+    ) -> Result<RenderedImage, RenderError> {
         let px = PixelModule::read(&self.obj)?;
         let pixels_per_frame = (px.rows * px.cols) as u64;
         if pixels_per_frame > self.limits.max_pixels_per_frame {
@@ -147,7 +187,9 @@ impl ParsedInstance {
         }
         let frame = pixels::decode_frame(&self.obj, &px, index)?;
         let (channels, pixels) = match frame.colour {
-            Colour::Monochrome1 | Colour::Monochrome2 => (1, gray::render(&frame, &self.obj)),
+            Colour::Monochrome1 | Colour::Monochrome2 => {
+                (1, gray::render(&frame, &self.obj, window))
+            }
             _ => (3, color::render(&frame, &self.obj)?),
         };
         Ok(RenderedImage {
@@ -156,6 +198,45 @@ impl ParsedInstance {
             channels,
             pixels,
         })
+    }
+
+    /// Renders what a viewer asks for (WADO-RS `rendered` with parameters): a frame, a window
+    /// in place of the stored VOI, a viewport the image is fitted into (aspect kept, non-square
+    /// pixels honoured; native size without one), a format and a quality.
+    pub fn render(&self, request: &RenderRequest) -> Result<Preview, RenderError> {
+        let px = PixelModule::read(&self.obj)?;
+        let index = request.frame.unwrap_or(px.frames / 2);
+        let window = request.window.map(|w| voi::Voi::Window {
+            center: w.center,
+            width: w.width,
+            function: match w.function {
+                WindowFunction::Linear => voi::Function::Linear,
+                WindowFunction::LinearExact => voi::Function::LinearExact,
+                WindowFunction::Sigmoid => voi::Function::Sigmoid,
+            },
+        });
+        let img = self.render_frame_with(index, window)?;
+        let aspect = resize::pixel_aspect(&self.obj);
+        let (dw, dh) = (f64::from(img.width), f64::from(img.height) * aspect);
+        let scale = match request.viewport {
+            Some((vw, vh)) => (f64::from(vw) / dw).min(f64::from(vh) / dh),
+            None => 1.0,
+        };
+        let tw = (dw * scale).round().clamp(1.0, 16384.0) as u32;
+        let th = (dh * scale).round().clamp(1.0, 16384.0) as u32;
+        let img = resize::resize(img, tw, th)?;
+        let bytes = encode::encode(&img, request.format, request.quality)?;
+        Ok(Preview {
+            format: request.format,
+            width: img.width,
+            height: img.height,
+            bytes,
+        })
+    }
+
+    /// The number of frames (1 for a single-frame image).
+    pub fn number_of_frames(&self) -> Result<u32, RenderError> {
+        Ok(PixelModule::read(&self.obj)?.frames)
     }
 
     /// Renders, sizes (short-side rule, non-square pixels) and encodes the preview.
