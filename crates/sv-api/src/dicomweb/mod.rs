@@ -1,12 +1,13 @@
 //! DICOMweb (PS3.18) under `/v1/records/{rid}/dicomweb`: STOW-RS, QIDO-RS at all six
 //! resources, WADO-RS retrieval of studies, series and instances (each part the stored file),
-//! their metadata in DICOM JSON, thumbnails and default renderings from the stored previews,
+//! their metadata in DICOM JSON, an instance's frames and bulk data as stored, thumbnails and default renderings from the stored previews,
 //! and WADO-URI for legacy viewers.
 //!
 //! Formats, matching and negotiation live in `sv-dicomweb`; searches and reads are `sv-vault`
 //! use cases over the study digests and instance facts. The same tokens and permissions as the
 //! rest of the API: reading needs READ on the medical-image-study type, STOW-RS needs CREATE.
 
+mod frames;
 mod qido;
 mod render;
 mod stow;
@@ -50,6 +51,8 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(wado::study_rendered))
         .routes(routes!(wado::series_rendered))
         .routes(routes!(wado::instance_rendered))
+        .routes(routes!(frames::instance_frames))
+        .routes(routes!(frames::instance_bulkdata))
         .routes(routes!(wado_uri::wado_uri))
 }
 
