@@ -6,6 +6,7 @@
 //! UTF-8 (Specific Character Set `ISO_IR 192`: dicom-rs decoded it from the file's character
 //! set), and bulk data as `BulkDataURI`s the caller names: Pixel Data always (native or
 //! encapsulated) and any other top-level binary value over [`INLINE_BINARY_LIMIT`] bytes.
+//! Group lengths and the Data Set Trailing Padding are left out.
 
 use dicom_core::header::Header;
 use dicom_core::value::Value as DicomValue;
@@ -57,8 +58,12 @@ impl ParsedInstance {
             serde_json::json!({"vr": "CS", "Value": ["ISO_IR 192"]}),
         );
         // Keys ascend (PS3.18 F.2.2) whatever order the map keeps (dicom-json turns on
-        // serde_json's insertion order for the whole build).
-        let mut entries: Vec<(String, Value)> = json.into_iter().collect();
+        // serde_json's insertion order for the whole build). Group lengths are not part of the
+        // model (F.2.2), nor is the Data Set Trailing Padding, which is not an attribute.
+        let mut entries: Vec<(String, Value)> = json
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("0000") && k != "FFFCFFFC")
+            .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Value::Object(entries.into_iter().collect()))
     }
