@@ -350,3 +350,135 @@ fn cors_is_off_by_default_and_answers_only_configured_origins() {
         "only the FHIR and DICOMweb routes"
     );
 }
+
+const DOSE: &str = "/studies/1.2.999.999.99.9.9999.8888/series/1.2.777.777.77.7.7777.7777/instances/1.9.999.999.99.9.9999.9999.20030818153516";
+const RLE_2FRAME: &str = "/studies/1.2.826.0.1.3680043.8.498.12406831542731051035295345080039845114/series/1.2.826.0.1.3680043.8.498.16157229083793556332623330502397121062/instances/1.2.826.0.1.3680043.8.498.49043964482360854182530167603505525116";
+/// The Accept values dicomweb-client sends for `retrieve_instance_frames` (standards.md §2).
+const DWC_FRAMES: &str = "multipart/related; type=\"*/*\"";
+const DWC_OCTET: &str = "multipart/related; type=\"application/octet-stream\"";
+const DWC_JPEG: &str =
+    "multipart/related; type=\"image/jpeg\"; transfer-syntax=1.2.840.10008.1.2.4.50";
+
+#[test]
+fn frames_and_bulk_data_are_sent_as_stored_in_request_order() {
+    let server = Server::start();
+    let (rid, token) = server.create_record("Frames");
+    let dose = fixture("rtdose.dcm");
+    let rle = fixture("SC_rgb_rle_2frame.dcm");
+    for bytes in [&dose, &rle] {
+        assert_eq!(server.upload_dicom(&rid, &token, bytes).status, 201);
+    }
+    let get = |path: &str, accept: Option<&str>| {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+        server.get_with(&dicomweb(&rid, path), Some(&token), &headers)
+    };
+    // 15 frames of 10x10 32-bit doses, implicit little endian: the file ends with them.
+    let pixels = &dose[dose.len() - 6000..];
+    let frame = |n: usize| pixels[(n - 1) * 400..n * 400].to_vec();
+
+    let reply = get(&format!("{DOSE}/frames/3,1,15"), Some(DWC_FRAMES));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/related; type=\"application/octet-stream\"")
+    );
+    assert_eq!(parts(&reply), vec![frame(3), frame(1), frame(15)]);
+    assert!(
+        find(
+            &reply.body,
+            b"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .is_some()
+    );
+    let reply = get(&format!("{DOSE}/frames/2"), Some(DWC_OCTET));
+    assert_eq!(parts(&reply), vec![frame(2)]);
+    let reply = get(&format!("{DOSE}/bulkdata/7FE00010"), Some(DWC_FRAMES));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(parts(&reply), vec![pixels.to_vec()]);
+
+    // Compressed frames: their own media type, the client's default Accept, request order.
+    let reply = get(&format!("{RLE_2FRAME}/frames/2,1"), Some(DWC_FRAMES));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/related; type=\"image/dicom-rle\"")
+    );
+    let got = parts(&reply);
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [664, 664]);
+    assert!(
+        got.iter().all(|f| f.starts_with(&[3, 0, 0, 0])),
+        "RLE headers"
+    );
+    assert_ne!(got[0], got[1]);
+    assert!(
+        find(&rle, &got[0]).unwrap() > find(&rle, &got[1]).unwrap(),
+        "frame 2 first"
+    );
+    assert!(
+        find(
+            &reply.body,
+            b"Content-Type: image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5\r\n\r\n"
+        )
+        .is_some()
+    );
+}
+
+#[test]
+fn frame_requests_are_checked() {
+    let server = Server::start();
+    let (rid, token) = server.create_record("Frame checks");
+    for name in ["rtdose.dcm", "SC_rgb_rle_2frame.dcm"] {
+        assert_eq!(
+            server.upload_dicom(&rid, &token, &fixture(name)).status,
+            201
+        );
+    }
+    let get = |path: &str, accept: Option<&str>| {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+        server.get_with(&dicomweb(&rid, path), Some(&token), &headers)
+    };
+    for (path, accept, status) in [
+        (format!("{DOSE}/frames/15"), None, 200),
+        (format!("{DOSE}/frames/16"), None, 404),
+        (format!("{DOSE}/frames/1,16"), None, 404),
+        (format!("{DOSE}/frames/0"), None, 400),
+        (format!("{DOSE}/frames/2,5,2"), None, 400),
+        (format!("{DOSE}/frames/a"), None, 400),
+        (format!("{DOSE}/frames/1,"), None, 400),
+        (format!("{DOSE}/frames/1-3"), None, 400),
+        (format!("{DOSE}/frames/1"), Some(DWC_JPEG), 406),
+        (format!("{RLE_2FRAME}/frames/3"), None, 404),
+        (format!("{RLE_2FRAME}/frames/1"), Some(DWC_OCTET), 406),
+        (format!("{RLE_2FRAME}/frames/1"), Some(DWC_JPEG), 406),
+        (format!("{RLE_2FRAME}/bulkdata/7FE00010"), None, 406),
+        (format!("{DOSE}/bulkdata/00100010"), None, 404),
+        (format!("{DOSE}/bulkdata/7FE0001"), None, 404),
+        (format!("{DOSE}/bulkdata/7FE00010"), Some("image/jpeg"), 406),
+        (
+            "/studies/1.2/series/1.3/instances/1.4/frames/1".to_owned(),
+            None,
+            404,
+        ),
+        (
+            "/studies/1.2/series/1.3/instances/1.4/bulkdata/7FE00010".to_owned(),
+            None,
+            404,
+        ),
+    ] {
+        let reply = get(&path, accept);
+        assert_eq!(reply.status, status, "{path} {accept:?}: {}", reply.text());
+    }
+    let other = server.create_record("Other").1;
+    let reply = server.get(&dicomweb(&rid, &format!("{DOSE}/frames/1")), Some(&other));
+    assert_eq!(reply.status, 404, "another record's token");
+    assert_eq!(
+        server
+            .get(&dicomweb(&rid, &format!("{DOSE}/frames/1")), None)
+            .status,
+        401
+    );
+}

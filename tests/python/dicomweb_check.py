@@ -1,7 +1,7 @@
 """Drives a studyvault DICOMweb base with the dicomweb-client package, as a viewer or an
 imaging tool would: STOW-RS of the given files, QIDO-RS at every level with filters,
 wildcards, date ranges, includefield and paging, WADO-RS retrieval of studies, series and
-instances, metadata, rendered images and thumbnails.
+instances, metadata, frames and bulk data, rendered images and thumbnails.
 
 Usage: dicomweb_check.py BASE_URL TOKEN FILE...   Exits non-zero at the first failed check,
 printing which; prints one line per passed check."""
@@ -9,6 +9,7 @@ printing which; prints one line per passed check."""
 import sys
 
 import pydicom
+from pydicom.encaps import generate_frames
 from dicomweb_client.api import DICOMwebClient
 
 STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
@@ -121,6 +122,27 @@ def main(base, token, paths):
     check("study metadata", len(client.retrieve_study_metadata(one.StudyInstanceUID)) == 1)
     check("series metadata", len(client.retrieve_series_metadata(
         one.StudyInstanceUID, one.SeriesInstanceUID)) == 1)
+
+    # Frames and bulk data, as stored (the client's default Accept: type="*/*")
+    native = [ds for ds in datasets if not ds.file_meta.TransferSyntaxUID.is_compressed]
+    for ds in native:
+        frames = client.retrieve_instance_frames(ds.StudyInstanceUID, ds.SeriesInstanceUID,
+                                                 ds.SOPInstanceUID, [1])
+        check(f"native frame 1 of {ds.SOPInstanceUID[-8:]} is its pixel data",
+              frames == [ds.PixelData])
+    for ds in datasets:
+        if not ds.file_meta.TransferSyntaxUID.is_compressed:
+            continue
+        count = int(ds.get("NumberOfFrames", 1))
+        expected = list(generate_frames(ds.PixelData, number_of_frames=count))
+        frames = client.retrieve_instance_frames(ds.StudyInstanceUID, ds.SeriesInstanceUID,
+                                                 ds.SOPInstanceUID, list(range(1, count + 1)))
+        check(f"compressed frames of {ds.SOPInstanceUID[-8:]} are their fragments",
+              frames == expected)
+    check("compressed frames were checked too", len(native) < len(datasets))
+    check("the metadata's instance is native", one in native)
+    bulk = client.retrieve_bulkdata(meta["7FE00010"]["BulkDataURI"])
+    check("the pixel data's BulkDataURI gives the pixel data", bulk == [one.PixelData])
 
     # Rendered and thumbnails: the stored previews
     jpeg = client.retrieve_instance_rendered(one.StudyInstanceUID, one.SeriesInstanceUID,
