@@ -1,7 +1,7 @@
 //! DICOMweb (PS3.18) under `/v1/records/{rid}/dicomweb`: STOW-RS, QIDO-RS at all six
 //! resources, WADO-RS retrieval of studies, series and instances (each part the stored file),
-//! their metadata in DICOM JSON, an instance's frames and bulk data as stored, thumbnails and default renderings from the stored previews,
-//! and WADO-URI for legacy viewers.
+//! their metadata in DICOM JSON, an instance's frames and bulk data as stored, thumbnails
+//! and default renderings from the stored previews, and WADO-URI for legacy viewers.
 //!
 //! Formats, matching and negotiation live in `sv-dicomweb`; searches and reads are `sv-vault`
 //! use cases over the study digests and instance facts. The same tokens and permissions as the
