@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::load::{self, Get, GetStats, Post, Target};
+use super::servers::Server;
 use super::synth::CtSeries;
 use crate::client::Reply;
 
@@ -205,43 +206,62 @@ pub fn store_series(
     })
 }
 
-/// WADO-RS retrieval of the whole series, for one connection count.
+/// Runs `f` and notes the CPU time `server` used meanwhile.
+fn with_cpu(
+    server: Option<&Server>,
+    f: impl FnOnce() -> anyhow::Result<GetStats>,
+) -> anyhow::Result<GetStats> {
+    let before = server.and_then(Server::cpu_seconds);
+    let mut stats = f()?;
+    let after = server.and_then(Server::cpu_seconds);
+    stats.server_cpu = before.zip(after).map(|(b, a)| a - b);
+    Ok(stats)
+}
+
+/// WADO-RS retrieval of the whole series, for one connection count, with each server's CPU
+/// time (to tell its own cost from the loopback's and the client's).
 pub fn wado(
     sv: &Target,
+    sv_server: &Server,
     orthanc_web: Option<&str>,
+    orthanc: Option<&Server>,
     stored: &StoredSeries,
     connections: usize,
     step: Duration,
 ) -> anyhow::Result<(GetStats, Option<GetStats>)> {
     let path = format!("/studies/{}/series/{}", stored.study, stored.series);
     let sv_url = format!("{}{path}", dicomweb_base(sv));
-    let sv_stats = load::gets(
-        &Get {
-            name: "studyvault WADO-RS",
-            url: &sv_url,
-            token: sv.token.as_ref(),
-            accept: WADO_ACCEPT,
-            min_body: stored.bytes,
-        },
-        connections,
-        step,
-        2,
-    )?;
+    let sv_stats = with_cpu(Some(sv_server), || {
+        load::gets(
+            &Get {
+                name: "studyvault WADO-RS",
+                url: &sv_url,
+                token: sv.token.as_ref(),
+                accept: WADO_ACCEPT,
+                min_body: stored.bytes,
+            },
+            connections,
+            step,
+            2,
+        )
+    })?;
     let o_stats = match orthanc_web {
         Some(base) => {
             let url = format!("{base}{path}");
-            Some(load::gets(
-                &Get {
-                    name: "Orthanc WADO-RS",
-                    url: &url,
-                    token: None,
-                    accept: WADO_ACCEPT,
-                    min_body: stored.bytes,
-                },
-                connections,
-                step,
-                1,
-            )?)
+            Some(with_cpu(orthanc, || {
+                load::gets(
+                    &Get {
+                        name: "Orthanc WADO-RS",
+                        url: &url,
+                        token: None,
+                        accept: WADO_ACCEPT,
+                        min_body: stored.bytes,
+                    },
+                    connections,
+                    step,
+                    1,
+                )
+            })?)
         }
         None => None,
     };

@@ -80,6 +80,8 @@ pub struct GetStats {
     pub p50: Duration,
     pub p99: Duration,
     pub seconds: f64,
+    /// The server's CPU time during the step, when known.
+    pub server_cpu: Option<f64>,
 }
 
 impl GetStats {
@@ -169,6 +171,7 @@ pub fn gets(
         p50: pick(0.50),
         p99: pick(0.99),
         seconds: elapsed,
+        server_cpu: None,
     })
 }
 

@@ -226,8 +226,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         )?;
         for &conns in args.wado_connections.iter().filter(|_| phase(Phase::Wado)) {
             eprintln!("WADO-RS series retrieval: {conns} connections");
-            let (sv_stats, o_stats) =
-                dicomweb::wado(&sv_target, orthanc_web.as_deref(), &stored, conns, step)?;
+            let (sv_stats, o_stats) = dicomweb::wado(
+                &sv_target,
+                &sv,
+                orthanc_web.as_deref(),
+                orthanc.as_ref(),
+                &stored,
+                conns,
+                step,
+            )?;
             figures.wado.push((conns, sv_stats, o_stats));
         }
         for &conns in args

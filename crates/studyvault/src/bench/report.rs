@@ -228,6 +228,19 @@ impl Figures {
                 o_mb.map_or("-", |o| verdict(sv.mb_per_second() >= WADO_TARGET * o))
             );
         }
+        // Server CPU per MB sent: the servers' own cost, apart from the loopback and client.
+        let per_mb = |s: &GetStats| s.server_cpu.map(|c| c * 1e3 / (s.bytes as f64 / 1e6));
+        for (conns, sv, o) in &self.wado {
+            let _ = writeln!(
+                t,
+                "{:>6} conns: server CPU per MB sent: studyvault {} ms, Orthanc {} ms",
+                conns,
+                per_mb(sv).map_or("?".into(), |v| format!("{v:.3}")),
+                o.as_ref()
+                    .and_then(per_mb)
+                    .map_or("-".into(), |v| format!("{v:.3}")),
+            );
+        }
     }
 
     fn rendered_table(&self, t: &mut String) {

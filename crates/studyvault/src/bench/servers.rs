@@ -28,6 +28,18 @@ impl Server {
         Some(kb * 1024)
     }
 
+    /// CPU time the server has used so far (user + system), in seconds.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+        Some(ticks / 100.0)
+    }
+
     fn wait_ready(&mut self, path: &str, timeout: Duration) -> anyhow::Result<()> {
         let agent = crate::client::agent(1, Some(Duration::from_secs(2)));
         let started = Instant::now();
