@@ -3,8 +3,13 @@
 //! A token the vault has resolved before is answered from its memory, on the async task
 //! (`Vault::authenticate_cached`); only a secret not seen yet is looked up in the store on a
 //! blocking thread. Expiry is judged on every request, and a revoked token is forgotten at once.
+//!
+//! The record of the path (`{rid}`) is settled here too, before the handler validates anything
+//! or reads a body: another record's token, and the admin asking about a record that does not
+//! exist, are answered 404 (`record`) whatever else the request says. Per-type permissions
+//! stay with the handlers and the vault, which know the type.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sv_model::{Permissions, RecordId, Timestamp, TypeId};
@@ -78,7 +83,10 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         match outcome {
-            Ok(principal) => Ok(Caller(principal)),
+            Ok(principal) => {
+                path_record_scope(parts, state, &principal).await?;
+                Ok(Caller(principal))
+            }
             Err(AuthFailure::Expired) => Err(ApiError::unauthorized(
                 "token-expired",
                 "the token has expired",
@@ -87,6 +95,42 @@ impl FromRequestParts<AppState> for Caller {
                 "invalid-token",
                 "the token is not known",
             )),
+        }
+    }
+}
+
+/// Refuses, as "record not found", a path record (`{rid}`) the principal cannot reach:
+/// another record than its token's, or (for the admin) one that does not exist. A `{rid}` that
+/// is not a record id is left to the handler, which answers 404 too.
+async fn path_record_scope(
+    parts: &mut Parts,
+    state: &AppState,
+    principal: &Principal,
+) -> Result<(), ApiError> {
+    let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
+        return Ok(());
+    };
+    let Some(record) = params
+        .iter()
+        .find(|(name, _)| *name == "rid")
+        .and_then(|(_, value)| value.parse::<RecordId>().ok())
+    else {
+        return Ok(());
+    };
+    match principal {
+        Principal::App(token) if token.record_id != record => Err(ApiError::not_found("record")),
+        Principal::App(_) => Ok(()),
+        // Tokens are scoped to a record that exists; only the admin can name any.
+        Principal::Admin => {
+            let exists = state
+                .vault()
+                .run_io(move |vault| vault.record_exists_blocking(record))
+                .await?;
+            if exists {
+                Ok(())
+            } else {
+                Err(ApiError::not_found("record"))
+            }
         }
     }
 }

@@ -221,6 +221,11 @@ impl Vault {
         Ok(deleted?)
     }
 
+    /// Whether `record` exists (blocking): a token's record always does, the admin may name any.
+    pub fn record_exists_blocking(&self, record: RecordId) -> Result<bool, VaultError> {
+        Ok(self.inner.meta.record(record)?.is_some())
+    }
+
     /// The record's tokens, never their secrets (blocking).
     pub fn tokens_blocking(&self, record: RecordId) -> Result<Vec<Token>, VaultError> {
         self.require_record(record)?;
