@@ -212,8 +212,9 @@ async fn delete_default_blob(
     .await
 }
 
-/// `…/blobs/` with an empty name: the default blob lives at `…/blob`.
-async fn empty_name() -> ApiError {
+/// `…/blobs/` with an empty name: the default blob lives at `…/blob`. Answered only to a
+/// caller who may ask about the record (the `Caller` extractor settles that first).
+async fn empty_name(_caller: Caller) -> ApiError {
     ApiError::bad_request(
         "invalid-blob-name",
         "a blob name is not empty; the default blob is at …/things/{tid}/blob",
