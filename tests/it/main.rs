@@ -1,5 +1,6 @@
 //! Workspace integration tests: the real `studyvault` binary on a loopback port.
 
+mod access_matrix;
 mod auth;
 mod bad_input;
 mod cli;
