@@ -147,6 +147,7 @@ fn every_fixture_study_and_answer_validates_with_fhir_resources() {
     let t = loaded();
     let out = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
+    let mut titles = Vec::new();
     let mut save = |name: &str, value: &Value| {
         let path = out.path().join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_vec(value).unwrap()).unwrap();
@@ -189,6 +190,9 @@ fn every_fixture_study_and_answer_validates_with_fhir_resources() {
                 assert_fhir_datetime(started);
             }
             for i in s["instance"].as_array().unwrap() {
+                if let Some(title) = i["title"].as_str() {
+                    titles.push(title.to_owned());
+                }
                 assert_eq!(i["sopClass"]["system"], "urn:ietf:rfc:3986");
                 assert!(
                     i["sopClass"]["code"]
@@ -206,6 +210,11 @@ fn every_fixture_study_and_answer_validates_with_fhir_resources() {
         assert!(study["meta"]["versionId"].is_string());
         save(&format!("study-{n}"), &study);
     }
+
+    assert!(
+        titles.iter().any(|t| t == "Document Title"),
+        "an SR's title reaches instance.title: {titles:?}"
+    );
 
     let searches = [
         ("all", "_count=200"),

@@ -43,4 +43,6 @@ pub use parse::{ParsedInstance, parse, parse_for_preview, parse_header};
 pub use render::{
     Preview, PreviewFormat, PreviewOptions, RenderRequest, RenderedImage, VoiWindow, WindowFunction,
 };
-pub use summary::{InstanceSummary, KEY_OBJECT_SELECTION_SOP_CLASS};
+pub use summary::{
+    InstanceSummary, KEY_OBJECT_SELECTION_SOP_CLASS, MAX_PROCEDURE_CODES, ProcedureCode,
+};

@@ -127,6 +127,21 @@ pub struct InstanceSummary {
     pub has_pixel_data: bool,
     /// For Key Object Selection documents: SOP Instance UIDs of the key images, in content order.
     pub key_image_sop_instance_uids: Vec<String>,
+    /// (0008,1032) Procedure Code Sequence items that carry a code value and a scheme (at
+    /// most [`MAX_PROCEDURE_CODES`]).
+    pub procedure_codes: Vec<ProcedureCode>,
+}
+
+/// Most Procedure Code Sequence items kept.
+pub const MAX_PROCEDURE_CODES: usize = 8;
+
+/// One Procedure Code Sequence item: (0008,0100) Code Value (or (0008,0119) Long Code Value),
+/// (0008,0102) Coding Scheme Designator, (0008,0104) Code Meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureCode {
+    pub value: String,
+    pub scheme: String,
+    pub meaning: Option<String>,
 }
 
 impl std::fmt::Debug for InstanceSummary {
@@ -267,6 +282,18 @@ pub(crate) fn extract(
         pixel_representation: u16_of(o, tags::PIXEL_REPRESENTATION),
         has_pixel_data: full && o.get(tags::PIXEL_DATA).is_some(),
         key_image_sop_instance_uids: key_images,
+        procedure_codes: items(o, tags::PROCEDURE_CODE_SEQUENCE)
+            .iter()
+            .filter_map(|item| {
+                Some(ProcedureCode {
+                    value: text(item, tags::CODE_VALUE)
+                        .or_else(|| text(item, tags::LONG_CODE_VALUE))?,
+                    scheme: text(item, tags::CODING_SCHEME_DESIGNATOR)?,
+                    meaning: text(item, tags::CODE_MEANING),
+                })
+            })
+            .take(MAX_PROCEDURE_CODES)
+            .collect(),
     })
 }
 

@@ -67,6 +67,7 @@ impl ImagingStudy {
             endpoint,
             number_of_series,
             number_of_instances,
+            procedure_code,
             reason_code,
             description,
             series,
@@ -91,6 +92,9 @@ impl ImagingStudy {
         }
         if !kept("numberOfInstances") {
             *number_of_instances = None;
+        }
+        if !kept("procedureCode") {
+            procedure_code.clear();
         }
         if !kept("reasonCode") {
             reason_code.clear();

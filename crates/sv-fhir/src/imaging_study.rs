@@ -65,6 +65,8 @@ pub struct ImagingStudy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number_of_instances: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub procedure_code: Vec<CodeableConcept>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -102,6 +104,9 @@ pub struct ImagingStudyInstance {
     pub sop_class: Coding,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<u32>,
+    /// A document's title (the Concept Name Code Sequence's meaning: SR, KOS, PDF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// The `ImagingStudy` of one study thing. `instances` are all of the study's instances, in
@@ -138,6 +143,7 @@ pub fn imaging_study(
         endpoint: vec![Reference::to("Endpoint", ENDPOINT_ID)],
         number_of_series: None,
         number_of_instances: None,
+        procedure_code: Vec::new(),
         reason_code: Vec::new(),
         description: None,
         series: Vec::new(),
@@ -157,6 +163,7 @@ pub fn imaging_study(
     study.referrer = referrer(attrs);
     study.number_of_series = Some(digest.series.len() as u32);
     study.number_of_instances = Some(digest.instance_count);
+    study.procedure_code = procedure_codes(instances);
     study.reason_code = reason_codes(attrs);
     study.description = non_blank(attrs.description.as_deref());
     study.series = digest
@@ -188,6 +195,7 @@ fn series(
             uid: f.sop_instance_uid.clone(),
             sop_class: sop_class_coding(&f.sop_class_uid),
             number: unsigned(f.instance_number),
+            title: non_blank(f.title.as_deref()),
         })
         .collect();
     instance.sort_by(|a, b| by_number_then_uid((a.number, &a.uid), (b.number, &b.uid)));
@@ -202,6 +210,45 @@ fn series(
         started: series_started(attrs, study).map(|d| d.to_fhir()),
         instance,
     }
+}
+
+/// `procedureCode`: the distinct Procedure Code Sequence items of the study's instances, in
+/// the order the instances state them (PS3.16 scheme designators mapped to FHIR systems where
+/// FHIR has one; otherwise a coding without a system, its code and display kept).
+fn procedure_codes(instances: &[InstanceFacts]) -> Vec<CodeableConcept> {
+    let mut ordered: Vec<&InstanceFacts> = instances.iter().collect();
+    ordered.sort_by(|a, b| a.sop_instance_uid.cmp(&b.sop_instance_uid));
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for code in ordered.iter().flat_map(|f| &f.procedure_codes) {
+        let key = (code.scheme.trim(), code.value.trim());
+        if key.1.is_empty() || seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let meaning = non_blank(code.meaning.as_deref());
+        out.push(CodeableConcept {
+            coding: vec![Coding {
+                system: coding_system(key.0).map(str::to_owned),
+                code: Some(key.1.to_owned()),
+                display: meaning.clone(),
+            }],
+            text: meaning,
+        });
+    }
+    out
+}
+
+/// The FHIR system of a DICOM Coding Scheme Designator (PS3.16 Table 8-1), where one exists.
+fn coding_system(designator: &str) -> Option<&'static str> {
+    Some(match designator {
+        "SCT" => "http://snomed.info/sct",
+        "LN" => "http://loinc.org",
+        "DCM" => DCM_SYSTEM,
+        "RADLEX" => "http://www.radlex.org",
+        "UCUM" => "http://unitsofmeasure.org",
+        _ => return None,
+    })
 }
 
 /// Numbered first, by number, then by UID.

@@ -140,6 +140,8 @@ fn facts(round: u64, i: u64, blob: BlobId, length: u64, preview: BlobId) -> Inst
         }),
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::now(),
     }
 }

@@ -8,7 +8,7 @@
 use sv_blob::{BlobId, PutOutcome};
 use sv_dicom::{InstanceSummary, ParsedInstance, Preview};
 use sv_meta::AddInstanceOutcome;
-use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
+use sv_model::study::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
 use sv_model::{Audit, AuditAction, BlobName, RecordId, ThingState, Timestamp, TokenId};
 use tracing::{debug, info};
 
@@ -347,5 +347,15 @@ fn instance_facts(
         preview_error: preview_error.map(|r| r.code.to_owned()),
         key_image_refs: s.key_image_sop_instance_uids.clone(),
         received: Timestamp::now(),
+        procedure_codes: s
+            .procedure_codes
+            .iter()
+            .map(|c| Code {
+                value: c.value.clone(),
+                scheme: c.scheme.clone(),
+                meaning: c.meaning.clone(),
+            })
+            .collect(),
+        title: s.document_title.clone(),
     }
 }

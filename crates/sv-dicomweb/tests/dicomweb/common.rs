@@ -71,6 +71,8 @@ pub fn instance(series: &str, sop: &str, number: i32) -> InstanceFacts {
         preview: None,
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::from_unix_micros(0),
     }
 }

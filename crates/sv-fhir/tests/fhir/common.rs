@@ -63,6 +63,8 @@ pub fn instance(series: &str, sop: &str, class: &str, number: Option<i32>) -> In
         preview: None,
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::from_unix_micros(0),
     }
 }

@@ -143,3 +143,56 @@ fn a_study_without_instances_still_serializes_validly() {
     );
     assert!(json.get("series").is_none() && json.get("identifier").is_none());
 }
+
+#[test]
+fn procedure_codes_and_document_titles_are_mapped() {
+    use sv_model::study::Code;
+    let mut ct = instance("1.2.3.1", "1.2.3.1.1", "1.2.840.10008.5.1.4.1.1.2", Some(1));
+    ct.procedure_codes = vec![
+        Code {
+            value: "RPID16".into(),
+            scheme: "RADLEX".into(),
+            meaning: Some("CT Chest wo".into()),
+        },
+        Code {
+            value: "XYZ".into(),
+            scheme: "99LOCAL".into(),
+            meaning: None,
+        },
+    ];
+    // The same code stated again by another instance appears once.
+    let mut again = instance("1.2.3.1", "1.2.3.1.2", "1.2.840.10008.5.1.4.1.1.2", Some(2));
+    again.procedure_codes = vec![ct.procedure_codes[0].clone()];
+    let mut sr = instance(
+        "1.2.3.9",
+        "1.2.3.9.1",
+        "1.2.840.10008.5.1.4.1.1.88.22",
+        Some(1),
+    );
+    sr.title = Some("Radiology Report".into());
+    let study = sv_fhir::imaging_study(
+        thing(),
+        version(),
+        updated(),
+        &[ct, again, sr],
+        record(),
+        &links(),
+    );
+    let json = serde_json::to_value(&study).unwrap();
+    assert_eq!(
+        json["procedureCode"],
+        serde_json::json!([
+            {"coding": [{"system": "http://www.radlex.org", "code": "RPID16", "display": "CT Chest wo"}],
+             "text": "CT Chest wo"},
+            {"coding": [{"code": "XYZ"}]}
+        ])
+    );
+    let titles: Vec<&serde_json::Value> = json["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["instance"].as_array().unwrap())
+        .filter_map(|i| i.get("title"))
+        .collect();
+    assert_eq!(titles, [&serde_json::json!("Radiology Report")]);
+}

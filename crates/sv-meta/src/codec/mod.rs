@@ -20,8 +20,10 @@ pub(crate) use thing::{
 
 use sv_model::{BlobId, Timestamp};
 
-/// The format version this build writes (and the only one it reads).
+/// The format version this build writes for most values (and the only one it reads for them).
 pub(crate) const V1: u8 = 1;
+/// Instance facts since they carry procedure codes and a title; V1 facts are still read.
+pub(crate) const V2: u8 = 2;
 
 /// Why stored bytes are not a valid value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +49,13 @@ pub(crate) struct Enc(Vec<u8>);
 
 impl Enc {
     pub(crate) fn new() -> Enc {
+        Enc::versioned(V1)
+    }
+
+    /// A value of a type whose format moved past V1.
+    pub(crate) fn versioned(version: u8) -> Enc {
         let mut buf = Vec::with_capacity(128);
-        buf.push(V1);
+        buf.push(version);
         Enc(buf)
     }
 
@@ -131,9 +138,18 @@ pub(crate) struct Dec<'a> {
 
 impl<'a> Dec<'a> {
     pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Result<Dec<'a>, CodecError> {
+        Dec::versioned(buf, what, &[V1]).map(|(d, _)| d)
+    }
+
+    /// A reader for a value that may be in any of `known` versions; returns which.
+    pub(crate) fn versioned(
+        buf: &'a [u8],
+        what: &'static str,
+        known: &[u8],
+    ) -> Result<(Dec<'a>, u8), CodecError> {
         match buf.split_first() {
             None => Err(CodecError::Empty { what }),
-            Some((&V1, rest)) => Ok(Dec { buf: rest, what }),
+            Some((&v, rest)) if known.contains(&v) => Ok((Dec { buf: rest, what }, v)),
             Some((&found, _)) => Err(CodecError::UnknownVersion { what, found }),
         }
     }

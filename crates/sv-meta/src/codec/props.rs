@@ -4,7 +4,9 @@
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
-use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes, StudyDigest};
+use sv_model::study::{
+    Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes, StudyDigest,
+};
 use sv_model::{
     Audit, AuditAction, BlobId, BlobName, Grant, NamedBlob, Permissions, RecordId, SecretHash,
     Share, Thing, ThingFlags, ThingId, ThingState, Timestamp, Token, TokenId, TypeId, VersionStamp,
@@ -127,6 +129,14 @@ fn preview() -> impl Strategy<Value = PreviewRef> {
     )
 }
 
+fn code() -> impl Strategy<Value = Code> {
+    (".{1,16}", ".{0,16}", opt_text()).prop_map(|(value, scheme, meaning)| Code {
+        value,
+        scheme,
+        meaning,
+    })
+}
+
 fn facts() -> impl Strategy<Value = InstanceFacts> {
     let uids = vec("[0-9.]{1,64}", 5);
     let dims = (
@@ -149,6 +159,7 @@ fn facts() -> impl Strategy<Value = InstanceFacts> {
         series_attributes(),
         media,
         time(),
+        (vec(code(), 0..3), opt_text()),
     )
         .prop_map(
             |(
@@ -158,6 +169,7 @@ fn facts() -> impl Strategy<Value = InstanceFacts> {
                 series,
                 (blob_id, length, preview, err, keys),
                 received,
+                (procedure_codes, title),
             )| {
                 InstanceFacts {
                     study_instance_uid: u[0].clone(),
@@ -176,6 +188,8 @@ fn facts() -> impl Strategy<Value = InstanceFacts> {
                     preview,
                     preview_error: err,
                     key_image_refs: keys,
+                    procedure_codes,
+                    title,
                     received,
                 }
             },
@@ -258,7 +272,7 @@ fn refuses_damage<T>(bytes: &[u8], decode: impl Fn(&[u8]) -> Result<T, CodecErro
     longer.push(0);
     assert!(decode(&longer).is_err(), "trailing byte accepted");
     let mut newer = bytes.to_vec();
-    newer[0] = V1 + 1;
+    newer[0] = V2 + 1;
     assert!(matches!(
         decode(&newer),
         Err(CodecError::UnknownVersion { .. })

@@ -1,9 +1,9 @@
 //! Value encodings of per-instance facts and the SOP Instance UID index.
 
-use sv_model::study::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
+use sv_model::study::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
 use sv_model::{BlobId, ThingId};
 
-use super::{CodecError, Dec, Enc};
+use super::{CodecError, Dec, Enc, V1, V2};
 
 /// A `sops` value: where an instance lives, and which bytes it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub(crate) fn read_series_attributes(d: &mut Dec<'_>) -> Result<SeriesAttributes
 }
 
 pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
-    let mut e = Enc::new();
+    let mut e = Enc::versioned(V2);
     e.str(&f.study_instance_uid)
         .str(&f.series_instance_uid)
         .str(&f.sop_instance_uid)
@@ -139,11 +139,17 @@ pub(crate) fn encode_facts(f: &InstanceFacts) -> Vec<u8> {
     for r in &f.key_image_refs {
         e.str(r);
     }
-    e.time(f.received).finish()
+    e.time(f.received);
+    // V2: V1 values end at `received` and read back with no procedure codes and no title.
+    e.u64(f.procedure_codes.len() as u64);
+    for c in &f.procedure_codes {
+        e.str(&c.value).str(&c.scheme).opt_str(c.meaning.as_deref());
+    }
+    e.opt_str(f.title.as_deref()).finish()
 }
 
 pub(crate) fn decode_facts(buf: &[u8]) -> Result<InstanceFacts, CodecError> {
-    let mut d = Dec::new(buf, "instance facts")?;
+    let (mut d, version) = Dec::versioned(buf, "instance facts", &[V1, V2])?;
     let d = &mut d;
     let study_instance_uid = d.str("study uid")?;
     let series_instance_uid = d.str("series uid")?;
@@ -174,6 +180,20 @@ pub(crate) fn decode_facts(buf: &[u8]) -> Result<InstanceFacts, CodecError> {
         key_image_refs.push(d.str("key image")?);
     }
     let received = d.time()?;
+    let (procedure_codes, title) = if version == V1 {
+        (Vec::new(), None)
+    } else {
+        let n = d.len()?;
+        let mut codes = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            codes.push(Code {
+                value: d.str("procedure code")?,
+                scheme: d.str("coding scheme")?,
+                meaning: d.opt_str("code meaning")?,
+            });
+        }
+        (codes, d.opt_str("title")?)
+    };
     Ok(InstanceFacts {
         study_instance_uid,
         series_instance_uid,
@@ -192,6 +212,8 @@ pub(crate) fn decode_facts(buf: &[u8]) -> Result<InstanceFacts, CodecError> {
         preview_error,
         key_image_refs,
         received,
+        procedure_codes,
+        title,
     })
     .and_then(|f| {
         if d.remaining() == 0 {
@@ -203,4 +225,55 @@ pub(crate) fn decode_facts(buf: &[u8]) -> Result<InstanceFacts, CodecError> {
             })
         }
     })
+}
+
+#[cfg(test)]
+mod compat_tests {
+    use super::*;
+
+    /// Facts written before procedure codes and titles were kept (V1) end at `received`. They
+    /// must still decode, with neither; a V2 value cut there is refused.
+    #[test]
+    fn facts_written_before_procedure_codes_still_decode() {
+        let f = sample();
+        let new = encode_facts(&f);
+        assert_eq!(new[0], V2);
+        // V1's layout is V2's without the two trailing fields (a zero count, no title).
+        let mut old = new[..new.len() - 2].to_vec();
+        assert!(decode_facts(&old).is_err(), "a cut V2 value");
+        old[0] = V1;
+        assert_eq!(decode_facts(&old).unwrap(), f);
+        let mut with = f.clone();
+        with.procedure_codes.push(Code {
+            value: "CT HEAD".into(),
+            scheme: "RADLEX".into(),
+            meaning: Some("CT Head".into()),
+        });
+        with.title = Some("Key images".into());
+        assert_eq!(decode_facts(&encode_facts(&with)).unwrap(), with);
+    }
+
+    fn sample() -> InstanceFacts {
+        InstanceFacts {
+            study_instance_uid: "1.2".into(),
+            series_instance_uid: "1.2.3".into(),
+            sop_instance_uid: "1.2.3.4".into(),
+            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+            instance_number: Some(1),
+            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
+            rows: Some(2),
+            columns: Some(2),
+            number_of_frames: None,
+            study: StudyAttributes::default(),
+            series: SeriesAttributes::default(),
+            blob_id: sv_model::BlobId::of(b"x"),
+            length: 1,
+            preview: None,
+            preview_error: None,
+            key_image_refs: Vec::new(),
+            received: sv_model::Timestamp::from_unix_micros(5),
+            procedure_codes: Vec::new(),
+            title: None,
+        }
+    }
 }

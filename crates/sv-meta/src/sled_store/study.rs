@@ -305,6 +305,8 @@ mod tests {
             preview: None,
             preview_error: None,
             key_image_refs: Vec::new(),
+            procedure_codes: Vec::new(),
+            title: None,
             received: Timestamp::UNIX_EPOCH,
         };
         assert_eq!(study_instant(&f), None);

@@ -57,6 +57,8 @@ pub fn realistic_facts(study: u64, i: u64) -> InstanceFacts {
         }),
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::now(),
     }
 }

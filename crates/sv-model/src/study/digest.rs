@@ -229,6 +229,8 @@ mod tests {
             preview: None,
             preview_error: None,
             key_image_refs: Vec::new(),
+            procedure_codes: Vec::new(),
+            title: None,
             received: Timestamp::from_unix_micros(0),
         }
     }

@@ -40,6 +40,14 @@ pub struct SeriesAttributes {
     pub acquisition_time: Option<String>,
 }
 
+/// A coded concept as DICOM gives it (Code Value, Coding Scheme Designator, Code Meaning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub value: String,
+    pub scheme: String,
+    pub meaning: Option<String>,
+}
+
 /// The stored preview of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewRef {
@@ -85,6 +93,10 @@ pub struct InstanceFacts {
     /// For Key Object Selection documents: the SOP Instance UIDs they name as key images.
     pub key_image_refs: Vec<String>,
     pub received: Timestamp,
+    /// (0008,1032) Procedure Code Sequence: what was done (a study-level fact).
+    pub procedure_codes: Vec<Code>,
+    /// A document's title: the Concept Name Code Sequence's meaning (SR, KOS, PDF …).
+    pub title: Option<String>,
 }
 
 impl InstanceFacts {

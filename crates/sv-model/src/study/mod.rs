@@ -18,7 +18,7 @@ pub use codable::{CodableValue, CodedValue};
 pub use datetime::{HvDate, HvDateTime, HvTime};
 pub use dicom_text::{parse_da, parse_da_tm, parse_tm, person_name_display, person_name_parts};
 pub use digest::{SeriesDigest, StudyDigest};
-pub use facts::{InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
+pub use facts::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
 pub use non_empty::NonEmpty;
 pub use party::{Address, Contact, Email, Name, Organization, Person, Phone};
 

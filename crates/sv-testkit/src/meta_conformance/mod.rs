@@ -135,6 +135,8 @@ pub fn facts(study: &str, series: &str, sop: &str, seed: &str, preview: bool) ->
         }),
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::from_unix_micros(1),
     }
 }

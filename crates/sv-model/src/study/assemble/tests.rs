@@ -50,6 +50,8 @@ fn instance(
         preview: Some(preview(sop)),
         preview_error: None,
         key_image_refs: Vec::new(),
+        procedure_codes: Vec::new(),
+        title: None,
         received: Timestamp::from_unix_micros(1_700_000_000_000_000),
     }
 }
