@@ -4,10 +4,11 @@
 //! previews.
 //!
 //! Retrieval streams: a blocking thread reads each file (verified as it is read) into a
-//! channel of a few chunks, so memory stays bounded and a slow client slows the reader, as the
-//! study archive does. No transcoding: an `Accept` that asks for another transfer syntax than
-//! the stored one is 406. Rendering parameters (`window`, `viewport`, `quality`, `annotation`)
-//! are refused with 400 for now: the answer is the stored preview, made at ingest.
+//! channel of a few buffers, so memory stays bounded and a slow client slows the reader, as
+//! the study archive does; an instance up to 8 MiB is one buffer with its part header, bigger
+//! ones go in 1 MiB buffers. No transcoding: an `Accept` that asks for another transfer syntax
+//! than the stored one is 406. `rendered` and `thumbnail` answer the stored preview unless
+//! parameters ask otherwise (then `render.rs` renders on request).
 
 use std::io::{self, Read};
 
@@ -27,7 +28,10 @@ use super::{accept, allowed, base, dicom_json, not_acceptable};
 use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING, load, respond};
 use crate::{ApiError, AppState, Caller};
 
-const CHUNK: usize = 64 * 1024;
+/// Instances up to this size go to the client as one buffer (header and file).
+const WHOLE_PART: u64 = 8 << 20;
+/// Bigger ones in buffers of this size.
+const CHUNK: usize = 1 << 20;
 
 /// `{study}`, `{study}/series/{series}` or `…/instances/{sop}`.
 pub(super) struct Target {
@@ -222,20 +226,27 @@ fn write_parts(
     };
     for (n, f) in found.iter().enumerate() {
         let content_type = sv_dicomweb::dicom_part_content_type(&f.transfer_syntax_uid);
-        let header = if n == 0 {
+        let mut part = if n == 0 {
             sv_dicomweb::part_header(sv_dicomweb::BOUNDARY, &content_type)
         } else {
             sv_dicomweb::next_part_header(sv_dicomweb::BOUNDARY, &content_type)
         };
-        send(header)?;
         let mut file = vault.instance_file_blocking(f).map_err(io::Error::other)?;
+        if f.length <= WHOLE_PART {
+            // One buffer and one hand-over per instance: a CT slice is read (and verified)
+            // whole by the blob store anyway, and each hand-over wakes the response task.
+            part.reserve(usize::try_from(f.length).unwrap_or(0) + 256);
+            file.read_to_end(&mut part)?;
+            send(part)?;
+            continue;
+        }
+        send(part)?;
         loop {
-            let mut chunk = vec![0u8; CHUNK];
-            let n = file.read(&mut chunk)?;
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let n = (&mut file).take(CHUNK as u64).read_to_end(&mut chunk)?;
             if n == 0 {
                 break;
             }
-            chunk.truncate(n);
             send(chunk)?;
         }
     }
