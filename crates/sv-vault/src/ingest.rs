@@ -107,6 +107,9 @@ impl Vault {
         bytes: &[u8],
         options: &IngestOptions,
     ) -> Result<Result<Admitted, InstanceReport>, VaultError> {
+        // Nothing is stored for a record that does not exist (the commit would fail after
+        // the file and its preview were written).
+        self.require_record(record)?;
         let source = options.source.clone();
         let parsed = match sv_dicom::parse(bytes, &self.inner.config.limits) {
             Ok(parsed) => parsed,

@@ -338,6 +338,29 @@ fn instances_over_the_limits_are_refused_before_decoding() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_into_an_unknown_record_is_refused_before_any_blob_is_stored() {
+    let t = test_vault();
+    let unknown = RecordId::new_random();
+    let bytes = read_dicom_fixture("CT_small.dcm");
+    let blocking = t
+        .vault
+        .ingest_blocking(unknown, &bytes, &IngestOptions::default());
+    assert!(
+        matches!(blocking, Err(sv_vault::VaultError::RecordNotFound(r)) if r == unknown),
+        "{blocking:?}"
+    );
+    let async_ingest = t
+        .vault
+        .ingest(unknown, bytes, IngestOptions::default())
+        .await;
+    assert!(
+        matches!(async_ingest, Err(sv_vault::VaultError::RecordNotFound(_))),
+        "{async_ingest:?}"
+    );
+    assert!(t.blobs.list().unwrap().is_empty(), "a blob was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_async_ingests_of_one_study_all_land() {
     let t = test_vault();
     let mut files = Vec::new();
