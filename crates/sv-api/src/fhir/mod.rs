@@ -11,6 +11,7 @@
 mod graphql;
 mod read;
 mod search;
+mod studies;
 
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

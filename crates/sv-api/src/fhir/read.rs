@@ -9,9 +9,8 @@ use axum::http::header::{ETAG, LAST_MODIFIED};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sv_fhir::{ENDPOINT_ID, IssueCode};
-use sv_model::{ThingId, Timestamp};
-use sv_vault::StudyLookup;
+use sv_fhir::ENDPOINT_ID;
+use sv_model::Timestamp;
 use utoipa::IntoParams;
 
 use super::{FhirFailure, FhirReader, fhir_response, links, negotiate};
@@ -63,24 +62,7 @@ pub(super) async fn imaging_study(
     let reader = FhirReader::check(caller, &rid)?;
     negotiate(&headers, query.format.as_deref())?;
     let record = reader.record;
-    let thing: ThingId = id
-        .parse()
-        .map_err(|_| FhirFailure::not_found("ImagingStudy"))?;
-    let hit = match state
-        .vault()
-        .run_io(move |v| v.study_hit_blocking(record, thing))
-        .await?
-    {
-        StudyLookup::Found(hit) => hit,
-        StudyLookup::Deleted => {
-            return Err(FhirFailure::new(
-                StatusCode::GONE,
-                IssueCode::Deleted,
-                "ImagingStudy was deleted",
-            ));
-        }
-        StudyLookup::NotFound => return Err(FhirFailure::not_found("ImagingStudy")),
-    };
+    let hit = super::studies::lookup(&state, record, &id).await?;
     let version = hit.digest.version.to_string();
     let etag = HeaderValue::from_str(&format!("W/\"{version}\""))
         .map_err(|e| FhirFailure::from(ApiError::internal(&e)))?;
@@ -94,14 +76,7 @@ pub(super) async fn imaging_study(
             .into_response());
     }
     let links = links(&state, record);
-    let study = sv_fhir::imaging_study(
-        hit.thing,
-        hit.digest.version,
-        hit.digest.updated,
-        &hit.instances,
-        record,
-        &links,
-    );
+    let study = super::studies::resource(&hit, record, &links);
     let mut response = fhir_response(StatusCode::OK, &study);
     response.headers_mut().insert(ETAG, etag);
     response.headers_mut().insert(LAST_MODIFIED, modified);

@@ -11,9 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use sv_fhir::{Include, IssueCode, Resource, SearchContext, SearchRequest};
-use sv_model::ThingId;
-use sv_model::study::StudyDigest;
-use sv_vault::{SopResolver, StudySearch};
 
 use super::{FhirFailure, FhirReader, fhir_response, handling, links, negotiate};
 use crate::{ApiError, AppState, Caller};
@@ -97,19 +94,7 @@ async fn search(
     let (page, patient) = state
         .vault()
         .run_io(move |vault| {
-            let filter = |thing, digest: &StudyDigest, sop: &mut SopResolver<'_>| {
-                asked.matches(thing, digest, sop)
-            };
-            let order =
-                |a: (ThingId, &StudyDigest), b: (ThingId, &StudyDigest)| asked.compare(a, b);
-            let search = StudySearch {
-                filter: &filter,
-                order: &order,
-                offset: asked.offset(),
-                count: asked.count(),
-                with_instances: true,
-            };
-            let page = vault.search_studies_blocking(record, &search)?;
+            let page = super::studies::search_blocking(vault, record, &asked)?;
             let patient = if asked.includes().contains(&Include::Patient) && !page.hits.is_empty() {
                 Some(vault.record_digests_blocking(record)?)
             } else {
@@ -122,16 +107,7 @@ async fn search(
     let studies = page
         .hits
         .iter()
-        .map(|hit| {
-            sv_fhir::imaging_study(
-                hit.thing,
-                hit.digest.version,
-                hit.digest.updated,
-                &hit.instances,
-                record,
-                &links,
-            )
-        })
+        .map(|hit| super::studies::resource(hit, record, &links))
         .collect();
     let mut included = Vec::new();
     if let Some((found, digests)) = patient {

@@ -10,8 +10,7 @@
 use async_graphql::Error;
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef};
 use sv_fhir::{ENDPOINT_ID, IssueCode, Links};
-use sv_model::{RecordId, ThingId};
-use sv_vault::StudyLookup;
+use sv_model::RecordId;
 use tokio::sync::OnceCell;
 
 use super::outcome::error;
@@ -70,32 +69,8 @@ pub(super) async fn read_study(
     record: RecordId,
     id: &str,
 ) -> Result<serde_json::Value, FhirFailure> {
-    let thing: ThingId = id
-        .parse()
-        .map_err(|_| FhirFailure::not_found("ImagingStudy"))?;
-    let hit = match state
-        .vault()
-        .run_io(move |v| v.study_hit_blocking(record, thing))
-        .await?
-    {
-        StudyLookup::Found(hit) => hit,
-        StudyLookup::Deleted => {
-            return Err(FhirFailure::new(
-                axum::http::StatusCode::GONE,
-                IssueCode::Deleted,
-                "ImagingStudy was deleted",
-            ));
-        }
-        StudyLookup::NotFound => return Err(FhirFailure::not_found("ImagingStudy")),
-    };
-    let study = sv_fhir::imaging_study(
-        hit.thing,
-        hit.digest.version,
-        hit.digest.updated,
-        &hit.instances,
-        record,
-        &links(state, record),
-    );
+    let hit = crate::fhir::studies::lookup(state, record, id).await?;
+    let study = crate::fhir::studies::resource(&hit, record, &links(state, record));
     serde_json::to_value(&study).map_err(|e| crate::ApiError::internal(&e).into())
 }
 

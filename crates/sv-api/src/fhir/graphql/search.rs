@@ -24,9 +24,7 @@ use axum::extract::Query;
 use axum::http::Uri;
 use serde_json::json;
 use sv_fhir::{Handling, IssueCode, MAX_COUNT, SearchContext, SearchRequest, search_parameters};
-use sv_model::ThingId;
-use sv_model::study::StudyDigest;
-use sv_vault::{SopResolver, StudyPage, StudySearch};
+use sv_vault::StudyPage;
 
 use super::outcome::error;
 use super::root::{Scope, to_json};
@@ -269,35 +267,14 @@ async fn search(scope: &Scope, pairs: &Pairs) -> Result<(Arc<SearchRequest>, Stu
     let page = scope
         .state
         .vault()
-        .run_io(move |vault| {
-            let filter = |thing, digest: &StudyDigest, sop: &mut SopResolver<'_>| {
-                asked.matches(thing, digest, sop)
-            };
-            let order =
-                |a: (ThingId, &StudyDigest), b: (ThingId, &StudyDigest)| asked.compare(a, b);
-            let search = StudySearch {
-                filter: &filter,
-                order: &order,
-                offset: asked.offset(),
-                count: asked.count(),
-                with_instances: true,
-            };
-            vault.search_studies_blocking(record, &search)
-        })
+        .run_io(move |vault| crate::fhir::studies::search_blocking(vault, record, &asked))
         .await
         .map_err(FhirFailure::from)?;
     Ok((request, page))
 }
 
 fn study_of(scope: &Scope, hit: &sv_vault::StudyHit) -> sv_fhir::ImagingStudy {
-    sv_fhir::imaging_study(
-        hit.thing,
-        hit.digest.version,
-        hit.digest.updated,
-        &hit.instances,
-        scope.record,
-        &scope.links,
-    )
+    crate::fhir::studies::resource(hit, scope.record, &scope.links)
 }
 
 fn studies(scope: &Scope, page: &StudyPage) -> Result<Vec<serde_json::Value>, Error> {
