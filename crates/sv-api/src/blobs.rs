@@ -28,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod range;
-mod stream;
+pub(crate) mod stream;
 
 use range::{RangeAsk, if_range_holds, none_match, parse_range};
 use stream::{ChannelReader, Pumped, pump, stream_reader};

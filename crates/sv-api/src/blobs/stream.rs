@@ -10,9 +10,10 @@ use tokio::sync::mpsc;
 /// Bytes read from the blob store per chunk of a streamed answer.
 const CHUNK: usize = 64 * 1024;
 
-/// A body fed by a blocking thread reading `reader` chunk by chunk. A read error (a corrupt
-/// group, an IO failure) ends the stream with an error, so the connection is aborted.
-pub(super) fn stream_reader(mut reader: sv_vault::BlobReader) -> Body {
+/// A body fed by a blocking thread reading `reader` (a blob, or an instance file with its
+/// PS3.10 prefix) chunk by chunk. A read error (a corrupt group, an IO failure) ends the
+/// stream with an error, so the connection is aborted.
+pub(crate) fn stream_reader(mut reader: impl Read + Send + 'static) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         loop {

@@ -10,24 +10,18 @@
 //! than the stored one with 406: nothing is re-rendered or transcoded yet.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use bytes::Bytes;
 use sv_model::Permissions;
 use sv_model::study::InstanceFacts;
-use tokio::sync::mpsc;
-use tracing::error;
 
 use super::allowed;
+use crate::blobs::stream::stream_reader;
 use crate::studies::previews::{INSTANCE_CACHING, load, respond};
 use crate::{ApiError, AppState, Caller};
-
-const CHUNK: usize = 64 * 1024;
 
 /// Parameters that would make another image than the stored preview.
 const NOT_YET: [&str; 10] = [
@@ -107,7 +101,7 @@ pub(super) async fn wado_uri(
         None => facts.preview.is_none() && facts.rows.is_none(),
     };
     if wants_file {
-        return Ok(file_response(&state, facts));
+        return file_response(&state, facts).await;
     }
     let vault = state.vault();
     let preview = vault
@@ -127,43 +121,14 @@ pub(super) async fn wado_uri(
 }
 
 /// The instance's file as `application/dicom`, streamed from a blocking thread.
-fn file_response(state: &AppState, facts: InstanceFacts) -> Response {
-    let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    let vault = state.vault().clone();
-    tokio::task::spawn_blocking(move || {
-        let copy = || -> io::Result<()> {
-            let mut file = vault
-                .instance_file_blocking(&facts)
-                .map_err(io::Error::other)?;
-            loop {
-                let mut chunk = vec![0u8; CHUNK];
-                let n = file.read(&mut chunk)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                chunk.truncate(n);
-                tx.blocking_send(Ok(Bytes::from(chunk))).map_err(|_| {
-                    io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
-                })?;
-            }
-        };
-        if let Err(e) = copy()
-            && e.kind() != io::ErrorKind::BrokenPipe
-        {
-            error!(error = %e, "WADO-URI file read failed");
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let mut response = Response::new(body);
+async fn file_response(state: &AppState, facts: InstanceFacts) -> Result<Response, ApiError> {
+    let file = state
+        .vault()
+        .run_io(move |v| v.instance_file_blocking(&facts))
+        .await?;
+    let mut response = Response::new(stream_reader(file));
     let h = response.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        "application/dicom".parse().expect("a media type"),
-    );
-    h.insert(
-        CACHE_CONTROL,
-        "private, no-store".parse().expect("a header value"),
-    );
-    response
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/dicom"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
 }
