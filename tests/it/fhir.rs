@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::server::{Reply, Server, fixture_path, python, python_script};
+use crate::server::{Reply, Server, python, python_script};
 
 const FHIR_JSON: &str = "application/fhir+json";
 
@@ -25,18 +25,7 @@ struct Loaded {
 fn loaded() -> Loaded {
     let server = Server::start();
     let (rid, token) = server.create_record("FHIR Person");
-    let dir = fixture_path("CT_small.dcm").parent().unwrap().to_path_buf();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    for path in &files {
-        // Some fixtures are broken on purpose: they are reported as failed and stored nowhere.
-        let reply = server.upload_dicom(&rid, &token, &std::fs::read(path).unwrap());
-        assert!(reply.status < 500, "{}: {}", path.display(), reply.text());
-    }
+    server.upload_every_fixture(&rid, &token);
     let list = server.get(&format!("/v1/records/{rid}/studies"), Some(&token));
     assert_eq!(list.status, 200);
     let studies: Vec<(String, String)> = list

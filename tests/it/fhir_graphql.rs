@@ -2,28 +2,15 @@
 //! the path, JSON and `application/graphql` bodies, and answers equal to the REST search's
 //! over every fixture study (real DICOM, not synthetic).
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
-use crate::server::{Reply, Server, fixture_path};
+use crate::server::{Reply, Server};
 
 /// A server with one record holding every fixture study: (server, record, owner token).
 fn loaded() -> (Server, String, String) {
     let server = Server::start();
     let (rid, token) = server.create_record("GraphQL Person");
-    let dir = fixture_path("CT_small.dcm").parent().unwrap().to_path_buf();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    for path in &files {
-        // Some fixtures are broken on purpose: they are refused and stored nowhere.
-        let reply = server.upload_dicom(&rid, &token, &std::fs::read(path).unwrap());
-        assert!(reply.status < 500, "{}: {}", path.display(), reply.text());
-    }
+    server.upload_every_fixture(&rid, &token);
     (server, rid, token)
 }
 

@@ -226,6 +226,22 @@ impl Server {
         reply.json()["token"].as_str().unwrap().to_string()
     }
 
+    /// Uploads every `.dcm` fixture, one by one, in name order. Some are broken on purpose:
+    /// they are refused and stored nowhere, but never with a 5xx.
+    pub fn upload_every_fixture(&self, rid: &str, token: &str) {
+        let dir = fixture_path("CT_small.dcm").parent().unwrap().to_path_buf();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+            .collect();
+        files.sort();
+        for path in &files {
+            let reply = self.upload_dicom(rid, token, &std::fs::read(path).unwrap());
+            assert!(reply.status < 500, "{}: {}", path.display(), reply.text());
+        }
+    }
+
     /// Uploads one DICOM file; returns the report.
     pub fn upload_dicom(&self, rid: &str, token: &str, bytes: &[u8]) -> Reply {
         self.post(
