@@ -34,6 +34,7 @@ fn open(name: &str) -> (tempfile::TempDir, SledMetaStore, RecordId) {
         id: rid,
         name: "bench".into(),
         created: Timestamp::now(),
+        owner_email: None,
     };
     store.create_record(&record).expect("record");
     (dir, store, rid)

@@ -22,7 +22,12 @@
 //!
 //! let dir = tempfile::tempdir()?;
 //! let store = SledMetaStore::open(dir.path())?;
-//! let record = Record { id: RecordId::new_random(), name: "me".into(), created: Timestamp::now() };
+//! let record = Record {
+//!     id: RecordId::new_random(),
+//!     name: "me".into(),
+//!     created: Timestamp::now(),
+//!     owner_email: None,
+//! };
 //! store.create_record(&record)?;
 //! assert_eq!(store.record(record.id)?, Some(record));
 //! # Ok::<(), Box<dyn std::error::Error>>(())

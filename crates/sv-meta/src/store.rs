@@ -5,8 +5,9 @@
 
 use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
-    Audit, BlobId, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing, ThingId,
-    ThingVersion, Timestamp, Token, TokenId, VersionStamp,
+    Audit, BlobId, BlobName, MailId, NamedBlob, OutboxMail, Record, RecordId, SecretHash, Session,
+    Share, ShareEvent, SigninLink, Thing, ThingId, ThingVersion, Timestamp, Token, TokenId,
+    VersionStamp,
 };
 
 use crate::{
@@ -112,17 +113,66 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     fn tokens(&self, rid: RecordId) -> Result<Vec<Token>, MetaError>;
     /// False when there was no such token.
     fn delete_token(&self, rid: RecordId, id: TokenId) -> Result<bool, MetaError>;
-    /// Stores (or replaces, by id) a share, found later by the hash of its link secret.
-    fn put_share(&self, share: &Share) -> Result<(), MetaError>;
+
+    // --- shares, sessions, sign-in links, mail ------------------------------------------
+
+    /// Stores a new share with its first log entry and, when its link is mailed, the mail, in
+    /// one transaction. The mail's id is the share's id (one mail per share).
+    fn create_share(
+        &self,
+        share: &Share,
+        event: &ShareEvent,
+        mail: Option<&OutboxMail>,
+    ) -> Result<(), MetaError>;
     fn share_by_hash(&self, hash: &SecretHash) -> Result<Option<Share>, MetaError>;
+    fn share(&self, rid: RecordId, id: TokenId) -> Result<Option<Share>, MetaError>;
+    /// The record's shares, by id.
     fn shares(&self, rid: RecordId) -> Result<Vec<Share>, MetaError>;
-    /// Marks a share revoked at `at` (kept if already revoked); `None` when there is none.
-    fn revoke_share(
+    /// Reads, changes and writes one share in one transaction, appending to its log the
+    /// events `change` returns; `None` when there is no such share. `change` may run more than
+    /// once (a retried transaction) and must be a pure function of the share it is given.
+    /// A share whose change sets `revoked` also loses its queued mail.
+    fn update_share(
         &self,
         rid: RecordId,
         id: TokenId,
-        at: Timestamp,
+        change: &dyn Fn(&mut Share) -> Vec<ShareEvent>,
     ) -> Result<Option<Share>, MetaError>;
+    /// A share's access log, oldest first.
+    fn share_events(&self, rid: RecordId, id: TokenId) -> Result<Vec<ShareEvent>, MetaError>;
+
+    /// Stores (or replaces) a browser session under the hash of its id.
+    fn put_session(&self, hash: &SecretHash, session: &Session) -> Result<(), MetaError>;
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, MetaError>;
+    /// False when there was no such session.
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, MetaError>;
+    /// Removes every session whose absolute end is at or before `now`; returns how many.
+    fn purge_sessions(&self, now: Timestamp) -> Result<usize, MetaError>;
+
+    /// Stores a one-time sign-in link and the mail that carries it, in one transaction.
+    fn create_signin_link(
+        &self,
+        hash: &SecretHash,
+        link: &SigninLink,
+        mail: &OutboxMail,
+    ) -> Result<(), MetaError>;
+    /// Removes and returns a sign-in link: it works once.
+    fn take_signin_link(&self, hash: &SecretHash) -> Result<Option<SigninLink>, MetaError>;
+
+    /// Every mail waiting in the outbox, by id.
+    fn outbox(&self) -> Result<Vec<OutboxMail>, MetaError>;
+    /// The mail went out: it leaves the outbox; its share (if any) says `Sent` and logs it.
+    fn mail_sent(&self, id: MailId, at: Timestamp) -> Result<(), MetaError>;
+    /// A transient failure: the mail stays, to be tried again at `next_attempt`.
+    fn mail_retry(
+        &self,
+        id: MailId,
+        attempts: u32,
+        next_attempt: Timestamp,
+        reason: &str,
+    ) -> Result<(), MetaError>;
+    /// The mail will never go out: it leaves the outbox; its share says `Failed` and logs it.
+    fn mail_failed(&self, id: MailId, reason: &str, at: Timestamp) -> Result<(), MetaError>;
 
     // --- DICOM studies -------------------------------------------------------------------
 

@@ -200,6 +200,7 @@ fn acknowledged_writes_survive_sigkill() {
             id: RECORD,
             name: "crash".into(),
             created: Timestamp::now(),
+            owner_email: None,
         };
         meta.create_record(&record).unwrap();
     }

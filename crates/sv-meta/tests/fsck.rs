@@ -18,6 +18,7 @@ fn populated(dir: &Path) -> (RecordId, LocalBlobStore) {
         id: rid,
         name: "fsck".into(),
         created: Timestamp::now(),
+        owner_email: None,
     };
     meta.create_record(&record).unwrap();
     let f = facts("9.1", "9.1.1", "9.1.1.1", "dicom bytes", true);

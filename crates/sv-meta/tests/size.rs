@@ -15,6 +15,7 @@ fn a_thousand_instance_study_costs_under_2_kb_per_instance() {
         id: rid,
         name: "size".into(),
         created: Timestamp::now(),
+        owner_email: None,
     };
     store.create_record(&record).unwrap();
     let before = store.logical_size().unwrap();

@@ -1,16 +1,20 @@
-//! Access: records, scoped app tokens and study shares, as the store keeps them.
+//! Access: records and scoped app tokens, as the store keeps them (shares and sessions are in
+//! `sharing.rs`).
 //!
 //! Secrets are never stored: a token or share link carries a 256-bit random secret, and the
 //! store keeps only its blake3 hash (`SecretHash`), so a leaked database grants nothing.
 
-use crate::{RecordId, ThingId, Timestamp, TokenId, TypeId};
+use crate::{RecordId, Timestamp, TokenId, TypeId};
 
 /// A person's health record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub id: RecordId,
+    /// The display name: what share recipients see as "shared by".
     pub name: String,
     pub created: Timestamp,
+    /// Where one-time sign-in links are mailed; none means sign-in by record token only.
+    pub owner_email: Option<String>,
 }
 
 /// What a token may do with a thing type: HealthVault's permission bits
@@ -141,30 +145,6 @@ impl Token {
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
         self.expires.is_some_and(|e| now >= e)
-    }
-}
-
-/// A study shared by link: read-only access to one study's previews (and its DICOM files if
-/// `allow_download`), until it expires or is revoked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Share {
-    pub id: TokenId,
-    pub record_id: RecordId,
-    pub thing_id: ThingId,
-    pub study_instance_uid: String,
-    pub secret_hash: SecretHash,
-    pub email: Option<String>,
-    pub passcode_hash: Option<SecretHash>,
-    pub note: Option<String>,
-    pub allow_download: bool,
-    pub created: Timestamp,
-    pub expires: Timestamp,
-    pub revoked: Option<Timestamp>,
-}
-
-impl Share {
-    pub fn is_usable(&self, now: Timestamp) -> bool {
-        self.revoked.is_none() && now < self.expires
     }
 }
 

@@ -9,16 +9,21 @@ mod access;
 mod error;
 mod ids;
 mod naming;
+mod sharing;
 mod text;
 mod thing;
 mod timestamp;
 
 pub mod study;
 
-pub use access::{Grant, Permissions, Record, Secret, SecretHash, Share, Token};
+pub use access::{Grant, Permissions, Record, Secret, SecretHash, Token};
 pub use error::ModelError;
 pub use ids::{RecordId, ThingId, TokenId, TypeId, VersionStamp};
 pub use naming::{BlobName, NamedBlob};
+pub use sharing::{
+    MailId, MailState, OutboxMail, PASSCODE_ATTEMPTS, Session, SessionKind, Share, ShareEvent,
+    ShareEventKind, ShareState, SigninLink,
+};
 pub use sv_blob::BlobId;
 pub use text::NonBlank;
 pub use thing::{Audit, AuditAction, Thing, ThingFlags, ThingState, ThingVersion};

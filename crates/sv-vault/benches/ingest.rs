@@ -44,6 +44,7 @@ fn fresh_vault() -> Bench {
         id: record,
         name: "bench".into(),
         created: Timestamp::now(),
+        owner_email: None,
     })
     .unwrap();
     Bench {

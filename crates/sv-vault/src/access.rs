@@ -238,6 +238,7 @@ impl Vault {
             id: RecordId::new_random(),
             name: name.to_owned(),
             created: Timestamp::now(),
+            owner_email: None,
         };
         self.inner.meta.create_record(&record)?;
         let grants = vec![Grant {

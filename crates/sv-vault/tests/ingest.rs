@@ -38,6 +38,7 @@ fn test_vault() -> TestVault {
         id: record,
         name: "test".into(),
         created: Timestamp::now(),
+        owner_email: None,
     })
     .unwrap();
     TestVault {
@@ -323,6 +324,7 @@ fn instances_over_the_limits_are_refused_before_decoding() {
         id: record,
         name: "t".into(),
         created: Timestamp::now(),
+        owner_email: None,
     })
     .unwrap();
     let report = vault

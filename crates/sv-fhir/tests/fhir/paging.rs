@@ -295,6 +295,7 @@ fn a_small_bundle_as_json() {
         id: record(),
         name: "Ben".into(),
         created: Timestamp::UNIX_EPOCH,
+        owner_email: None,
     };
     let included = vec![
         Resource::Patient(patient(&rec, &[digest()], &links())),

@@ -22,6 +22,7 @@ fn the_patient_gathers_distinct_names_and_ids_and_keeps_agreed_facts() {
         id: record(),
         name: "Ben Pierce".into(),
         created: Timestamp::UNIX_EPOCH,
+        owner_email: None,
     };
     let digests = [
         digest(),
@@ -66,6 +67,7 @@ fn disagreeing_studies_leave_gender_and_birth_date_out() {
         id: record(),
         name: "Ben".into(),
         created: Timestamp::UNIX_EPOCH,
+        owner_email: None,
     };
     let digests = [
         digest(),

@@ -1,6 +1,6 @@
-//! Value encodings of tokens and shares.
+//! Value encodings of tokens.
 
-use sv_model::{Grant, Permissions, RecordId, SecretHash, Share, ThingId, Token, TokenId, TypeId};
+use sv_model::{Grant, Permissions, RecordId, SecretHash, Token, TokenId, TypeId};
 
 use super::{CodecError, Dec, Enc};
 
@@ -52,44 +52,4 @@ pub(crate) fn decode_token(buf: &[u8]) -> Result<Token, CodecError> {
         expires: d.opt("expiry", |d| d.time())?,
     };
     d.finish(token)
-}
-
-pub(crate) fn encode_share(s: &Share) -> Vec<u8> {
-    Enc::new()
-        .raw(s.id.as_bytes())
-        .raw(s.record_id.as_bytes())
-        .raw(s.thing_id.as_bytes())
-        .str(&s.study_instance_uid)
-        .raw(&s.secret_hash.0)
-        .opt_str(s.email.as_deref())
-        .opt(s.passcode_hash, |e, h| {
-            e.raw(&h.0);
-        })
-        .opt_str(s.note.as_deref())
-        .bool(s.allow_download)
-        .time(s.created)
-        .time(s.expires)
-        .opt(s.revoked, |e, t| {
-            e.time(t);
-        })
-        .finish()
-}
-
-pub(crate) fn decode_share(buf: &[u8]) -> Result<Share, CodecError> {
-    let mut d = Dec::new(buf, "share")?;
-    let share = Share {
-        id: TokenId::from_bytes(d.array()?),
-        record_id: RecordId::from_bytes(d.array()?),
-        thing_id: ThingId::from_bytes(d.array()?),
-        study_instance_uid: d.str("study uid")?,
-        secret_hash: SecretHash(d.array()?),
-        email: d.opt_str("email")?,
-        passcode_hash: d.opt("passcode", |d| Ok(SecretHash(d.array()?)))?,
-        note: d.opt_str("note")?,
-        allow_download: d.bool("allow download")?,
-        created: d.time()?,
-        expires: d.time()?,
-        revoked: d.opt("revoked", |d| d.time())?,
-    };
-    d.finish(share)
 }

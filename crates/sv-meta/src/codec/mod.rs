@@ -7,11 +7,16 @@
 
 mod access;
 mod digest;
+mod sharing;
 mod study;
 mod thing;
 
-pub(crate) use access::{decode_share, decode_token, encode_share, encode_token};
+pub(crate) use access::{decode_token, encode_token};
 pub(crate) use digest::{decode_digest, encode_digest};
+pub(crate) use sharing::{
+    decode_event, decode_mail, decode_session, decode_share, decode_signin, encode_event,
+    encode_mail, encode_session, encode_share, encode_signin,
+};
 pub(crate) use study::{SopEntry, decode_facts, decode_sop, encode_facts, encode_sop};
 pub(crate) use thing::{
     StoredThing, decode_blob_value, decode_change, decode_record, decode_thing, encode_blob_value,
@@ -22,7 +27,8 @@ use sv_model::{BlobId, Timestamp};
 
 /// The format version this build writes for most values (and the only one it reads for them).
 pub(crate) const V1: u8 = 1;
-/// Instance facts since they carry procedure codes and a title; V1 facts are still read.
+/// Instance facts since they carry procedure codes and a title, records since they carry the
+/// owner's e-mail, and shares; V1 facts and records are still read.
 pub(crate) const V2: u8 = 2;
 
 /// Why stored bytes are not a valid value.

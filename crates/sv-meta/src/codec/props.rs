@@ -8,8 +8,10 @@ use sv_model::study::{
     Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes, StudyDigest,
 };
 use sv_model::{
-    Audit, AuditAction, BlobId, BlobName, Grant, NamedBlob, Permissions, RecordId, SecretHash,
-    Share, Thing, ThingFlags, ThingId, ThingState, Timestamp, Token, TokenId, TypeId, VersionStamp,
+    Audit, AuditAction, BlobId, BlobName, Grant, MailId, MailState, NamedBlob, OutboxMail,
+    Permissions, RecordId, SecretHash, Session, SessionKind, Share, ShareEvent, ShareEventKind,
+    SigninLink, Thing, ThingFlags, ThingId, ThingState, Timestamp, Token, TokenId, TypeId,
+    VersionStamp,
 };
 
 use super::*;
@@ -237,25 +239,109 @@ fn token() -> impl Strategy<Value = Token> {
         })
 }
 
+fn mail_state() -> impl Strategy<Value = MailState> {
+    prop_oneof![
+        Just(MailState::NotRequested),
+        Just(MailState::NotConfigured),
+        (any::<u32>(), opt_text()).prop_map(|(attempts, last_error)| MailState::Queued {
+            attempts,
+            last_error
+        }),
+        time().prop_map(|at| MailState::Sent { at }),
+        ".{0,16}".prop_map(|reason| MailState::Failed { reason }),
+        Just(MailState::Cancelled),
+    ]
+}
+
 fn share() -> impl Strategy<Value = Share> {
     let ids = (any::<[[u8; 16]; 3]>(), "[0-9.]{0,64}", any::<[u8; 32]>());
-    let extra = (opt_text(), of(any::<[u8; 32]>()), opt_text(), any::<bool>());
-    (ids, extra, time(), time(), of(time())).prop_map(
-        |((ids, uid, hash), (email, pass, note, allow_download), created, expires, revoked)| {
-            Share {
-                id: TokenId::from_bytes(ids[0]),
-                record_id: RecordId::from_bytes(ids[1]),
-                thing_id: ThingId::from_bytes(ids[2]),
-                study_instance_uid: uid,
-                secret_hash: SecretHash(hash),
-                email,
-                passcode_hash: pass.map(SecretHash),
-                note,
-                allow_download,
-                created,
-                expires,
-                revoked,
-            }
+    let extra = (
+        opt_text(),
+        opt_text(),
+        opt_text(),
+        any::<[bool; 2]>(),
+        any::<[u8; 32]>(),
+    );
+    let times = (time(), time(), of(time()), of(time()), of(time()));
+    let counts = (any::<u32>(), any::<u64>(), any::<u64>(), mail_state());
+    (ids, extra, times, counts).prop_map(
+        |(
+            (ids, uid, hash),
+            (email, passcode, note, flags, uid_key),
+            (created, expires, revoked, locked, last_opened),
+            (failures, views, downloads, mail),
+        )| Share {
+            id: TokenId::from_bytes(ids[0]),
+            record_id: RecordId::from_bytes(ids[1]),
+            thing_id: ThingId::from_bytes(ids[2]),
+            study_instance_uid: uid,
+            secret_hash: SecretHash(hash),
+            email,
+            passcode,
+            note,
+            allow_download: flags[0],
+            deidentify: flags[1],
+            uid_key,
+            created,
+            expires,
+            revoked,
+            failures,
+            locked,
+            views,
+            downloads,
+            last_opened,
+            mail,
+        },
+    )
+}
+
+fn event() -> impl Strategy<Value = ShareEvent> {
+    (time(), 0..ShareEventKind::ALL.len(), opt_text(), opt_text()).prop_map(
+        |(at, k, detail, client)| ShareEvent {
+            at,
+            kind: ShareEventKind::ALL[k],
+            detail,
+            client,
+        },
+    )
+}
+
+fn session() -> impl Strategy<Value = Session> {
+    let kind = prop_oneof![
+        any::<[u8; 16]>().prop_map(|r| SessionKind::Owner {
+            record_id: RecordId::from_bytes(r)
+        }),
+        (any::<[u8; 16]>(), any::<[u8; 32]>()).prop_map(|(r, h)| SessionKind::Token {
+            record_id: RecordId::from_bytes(r),
+            token_hash: SecretHash(h)
+        }),
+        (any::<[u8; 16]>(), any::<[u8; 16]>()).prop_map(|(r, s)| SessionKind::Share {
+            record_id: RecordId::from_bytes(r),
+            share_id: TokenId::from_bytes(s)
+        }),
+    ];
+    (kind, time(), time(), time()).prop_map(|(kind, created, last_seen, expires)| Session {
+        kind,
+        created,
+        last_seen,
+        expires,
+    })
+}
+
+fn mail() -> impl Strategy<Value = OutboxMail> {
+    let text = (".{0,16}", ".{0,16}", ".{0,32}", ".{0,32}");
+    let share = of((any::<[u8; 16]>(), any::<[u8; 16]>()));
+    (any::<[u8; 16]>(), text, time(), any::<u32>(), time(), share).prop_map(
+        |(id, (to, subject, text, html), queued, attempts, next_attempt, share)| OutboxMail {
+            id: MailId(id),
+            to,
+            subject,
+            text,
+            html,
+            queued,
+            attempts,
+            next_attempt,
+            share: share.map(|(r, s)| (RecordId::from_bytes(r), TokenId::from_bytes(s))),
         },
     )
 }
@@ -316,6 +402,35 @@ proptest! {
     }
 
     #[test]
+    fn share_events_round_trip(ev in event()) {
+        let bytes = encode_event(&ev);
+        prop_assert_eq!(decode_event(&bytes).unwrap(), ev);
+        refuses_damage(&bytes, decode_event);
+    }
+
+    #[test]
+    fn sessions_round_trip(s in session()) {
+        let bytes = encode_session(&s);
+        prop_assert_eq!(decode_session(&bytes).unwrap(), s);
+        refuses_damage(&bytes, decode_session);
+    }
+
+    #[test]
+    fn signin_links_round_trip(r in any::<[u8; 16]>(), created in time(), expires in time()) {
+        let link = SigninLink { record_id: RecordId::from_bytes(r), created, expires };
+        let bytes = encode_signin(&link);
+        prop_assert_eq!(decode_signin(&bytes).unwrap(), link);
+        refuses_damage(&bytes, decode_signin);
+    }
+
+    #[test]
+    fn outbox_mail_round_trips(m in mail()) {
+        let bytes = encode_mail(&m);
+        prop_assert_eq!(decode_mail(&bytes).unwrap(), m);
+        refuses_damage(&bytes, decode_mail);
+    }
+
+    #[test]
     fn named_blobs_and_sop_entries_round_trip(b in named_blob(), tid in any::<[u8; 16]>(), series in ".{0,64}") {
         let bytes = encode_blob_value(&b);
         prop_assert_eq!(decode_blob_value(&bytes, b.name.clone()).unwrap(), b.clone());
@@ -333,4 +448,24 @@ proptest! {
         let _ = decode_change(&bytes, 1);
         let _ = decode_record(&bytes);
     }
+}
+
+#[test]
+fn v1_records_read_back_without_an_owner_email() {
+    let id = RecordId::new_random();
+    let v1 = Enc::new()
+        .raw(id.as_bytes())
+        .str("Jane")
+        .time(Timestamp::from_unix_micros(42))
+        .finish();
+    let r = decode_record(&v1).unwrap();
+    assert_eq!((r.id, r.name.as_str(), r.owner_email), (id, "Jane", None));
+    let with_email = sv_model::Record {
+        owner_email: Some("jane@example.org".into()),
+        ..r
+    };
+    assert_eq!(
+        decode_record(&encode_record(&with_email)).unwrap(),
+        with_email
+    );
 }

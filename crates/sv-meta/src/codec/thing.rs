@@ -5,7 +5,7 @@ use sv_model::{
     ThingState, TokenId, TypeId, VersionStamp,
 };
 
-use super::{CodecError, Dec, Enc};
+use super::{CodecError, Dec, Enc, V1, V2};
 use crate::feed::{Change, ChangeOp};
 
 /// A thing as the `things` and `versions` trees hold it: the thing and the number of its
@@ -16,20 +16,27 @@ pub(crate) struct StoredThing {
     pub(crate) thing: Thing,
 }
 
+/// V1 records had no owner e-mail; V2 adds it.
 pub(crate) fn encode_record(r: &Record) -> Vec<u8> {
-    Enc::new()
+    Enc::versioned(V2)
         .raw(r.id.as_bytes())
         .str(&r.name)
         .time(r.created)
+        .opt_str(r.owner_email.as_deref())
         .finish()
 }
 
 pub(crate) fn decode_record(buf: &[u8]) -> Result<Record, CodecError> {
-    let mut d = Dec::new(buf, "record")?;
+    let (mut d, version) = Dec::versioned(buf, "record", &[V1, V2])?;
     let r = Record {
         id: RecordId::from_bytes(d.array()?),
         name: d.str("name")?,
         created: d.time()?,
+        owner_email: if version >= V2 {
+            d.opt_str("owner email")?
+        } else {
+            None
+        },
     };
     d.finish(r)
 }

@@ -1,15 +1,13 @@
-//! Records, tokens and shares on sled. Tokens and shares are keyed by the hash of their
-//! secret, with a per-record index (`record_tokens`, `record_shares`) for listing.
+//! Records and tokens on sled. Tokens are keyed by the hash of their secret, with a per-record
+//! index (`record_tokens`) for listing.
 
-use sv_model::{Record, RecordId, SecretHash, Share, Timestamp, Token, TokenId};
+use sv_model::{Record, RecordId, SecretHash, Token, TokenId};
 
-use super::{SledMetaStore, T, abort, tx_decode};
-use crate::codec::{
-    decode_record, decode_share, decode_token, encode_record, encode_share, encode_token,
-};
+use super::{SledMetaStore, T, abort};
+use crate::codec::{decode_record, decode_token, encode_record, encode_token};
 use crate::{MetaError, keys};
 
-fn hash_of(v: &[u8], tree: &'static str) -> Result<[u8; 32], MetaError> {
+pub(super) fn hash_of(v: &[u8], tree: &'static str) -> Result<[u8; 32], MetaError> {
     v.try_into().map_err(|_| MetaError::Corrupt {
         tree,
         source: crate::codec::CodecError::Invalid {
@@ -83,59 +81,6 @@ impl SledMetaStore {
             };
             tx.remove(T::Tokens, hash.to_vec())?;
             Ok(true)
-        })
-    }
-
-    pub(crate) fn put_share_impl(&self, s: &Share) -> Result<(), MetaError> {
-        self.transact(|tx| {
-            tx.require_record(s.record_id)?;
-            let index = keys::record_token(s.record_id, s.id);
-            if let Some(old) = tx.get(T::RecordShares, &index)? {
-                tx.remove(T::Shares, old.to_vec())?;
-            }
-            tx.put(T::RecordShares, index, s.secret_hash.0.to_vec())?;
-            tx.put(T::Shares, s.secret_hash.0.to_vec(), encode_share(s))
-        })
-    }
-
-    pub(crate) fn share_by_hash_impl(&self, h: &SecretHash) -> Result<Option<Share>, MetaError> {
-        self.get(T::Shares, &h.0)?
-            .map(|v| decode_share(&v).map_err(MetaError::corrupt("shares")))
-            .transpose()
-    }
-
-    pub(crate) fn shares_impl(&self, rid: RecordId) -> Result<Vec<Share>, MetaError> {
-        let hashes = self.scan(T::RecordShares, &keys::record(rid), |_, v| {
-            hash_of(v, "record_shares")
-        })?;
-        let mut out = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            if let Some(s) = self.share_by_hash_impl(&SecretHash(h))? {
-                out.push(s);
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) fn revoke_share_impl(
-        &self,
-        rid: RecordId,
-        id: TokenId,
-        at: Timestamp,
-    ) -> Result<Option<Share>, MetaError> {
-        self.transact(|tx| {
-            let Some(hash) = tx.get(T::RecordShares, &keys::record_token(rid, id))? else {
-                return Ok(None);
-            };
-            let Some(v) = tx.get(T::Shares, &hash)? else {
-                return Ok(None);
-            };
-            let mut share = tx_decode(T::Shares, decode_share(&v))?;
-            if share.revoked.is_none() {
-                share.revoked = Some(at);
-                tx.put(T::Shares, hash.to_vec(), encode_share(&share))?;
-            }
-            Ok(Some(share))
         })
     }
 }

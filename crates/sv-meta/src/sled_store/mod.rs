@@ -19,6 +19,7 @@ mod digest_build;
 mod feed;
 mod files;
 mod query;
+mod sharing;
 mod study;
 mod things;
 mod trait_impl;
@@ -56,9 +57,13 @@ pub(crate) enum T {
     Shares,
     RecordShares,
     StudyDigests,
+    ShareEvents,
+    Sessions,
+    SigninLinks,
+    Outbox,
 }
 
-const TREE_NAMES: [&str; 16] = [
+const TREE_NAMES: [&str; 20] = [
     "records",
     "things",
     "thing_types",
@@ -75,6 +80,10 @@ const TREE_NAMES: [&str; 16] = [
     "shares",
     "record_shares",
     "study_digests",
+    "share_events",
+    "sessions",
+    "signin_links",
+    "outbox",
 ];
 
 impl T {

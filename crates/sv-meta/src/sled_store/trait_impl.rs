@@ -2,8 +2,9 @@
 
 use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
-    Audit, BlobId, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing, ThingId,
-    ThingVersion, Timestamp, Token, TokenId, VersionStamp,
+    Audit, BlobId, BlobName, MailId, NamedBlob, OutboxMail, Record, RecordId, SecretHash, Session,
+    Share, ShareEvent, SigninLink, Thing, ThingId, ThingVersion, Timestamp, Token, TokenId,
+    VersionStamp,
 };
 
 use super::SledMetaStore;
@@ -119,22 +120,74 @@ impl MetaStore for SledMetaStore {
     fn delete_token(&self, rid: RecordId, id: TokenId) -> Result<bool, MetaError> {
         self.delete_token_impl(rid, id)
     }
-    fn put_share(&self, share: &Share) -> Result<(), MetaError> {
-        self.put_share_impl(share)
+    fn create_share(
+        &self,
+        share: &Share,
+        event: &ShareEvent,
+        mail: Option<&OutboxMail>,
+    ) -> Result<(), MetaError> {
+        self.create_share_impl(share, event, mail)
     }
     fn share_by_hash(&self, hash: &SecretHash) -> Result<Option<Share>, MetaError> {
         self.share_by_hash_impl(hash)
     }
+    fn share(&self, rid: RecordId, id: TokenId) -> Result<Option<Share>, MetaError> {
+        self.share_impl(rid, id)
+    }
     fn shares(&self, rid: RecordId) -> Result<Vec<Share>, MetaError> {
         self.shares_impl(rid)
     }
-    fn revoke_share(
+    fn update_share(
         &self,
         rid: RecordId,
         id: TokenId,
-        at: Timestamp,
+        change: &dyn Fn(&mut Share) -> Vec<ShareEvent>,
     ) -> Result<Option<Share>, MetaError> {
-        self.revoke_share_impl(rid, id, at)
+        self.update_share_impl(rid, id, change)
+    }
+    fn share_events(&self, rid: RecordId, id: TokenId) -> Result<Vec<ShareEvent>, MetaError> {
+        self.share_events_impl(rid, id)
+    }
+    fn put_session(&self, hash: &SecretHash, session: &Session) -> Result<(), MetaError> {
+        self.put_session_impl(hash, session)
+    }
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, MetaError> {
+        self.session_impl(hash)
+    }
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, MetaError> {
+        self.delete_session_impl(hash)
+    }
+    fn purge_sessions(&self, now: Timestamp) -> Result<usize, MetaError> {
+        self.purge_sessions_impl(now)
+    }
+    fn create_signin_link(
+        &self,
+        hash: &SecretHash,
+        link: &SigninLink,
+        mail: &OutboxMail,
+    ) -> Result<(), MetaError> {
+        self.create_signin_link_impl(hash, link, mail)
+    }
+    fn take_signin_link(&self, hash: &SecretHash) -> Result<Option<SigninLink>, MetaError> {
+        self.take_signin_link_impl(hash)
+    }
+    fn outbox(&self) -> Result<Vec<OutboxMail>, MetaError> {
+        self.outbox_impl()
+    }
+    fn mail_sent(&self, id: MailId, at: Timestamp) -> Result<(), MetaError> {
+        self.mail_sent_impl(id, at)
+    }
+    fn mail_retry(
+        &self,
+        id: MailId,
+        attempts: u32,
+        next_attempt: Timestamp,
+        reason: &str,
+    ) -> Result<(), MetaError> {
+        self.mail_retry_impl(id, attempts, next_attempt, reason)
+    }
+    fn mail_failed(&self, id: MailId, reason: &str, at: Timestamp) -> Result<(), MetaError> {
+        self.mail_failed_impl(id, reason, at)
     }
 
     fn add_instance(

@@ -15,7 +15,8 @@ use sv_meta::{
 };
 use sv_model::study::{InstanceFacts, PreviewRef};
 use sv_model::{
-    Audit, AuditAction, BlobName, NamedBlob, Record, RecordId, SecretHash, Share, Thing,
+    Audit, AuditAction, BlobName, MailId, MailState, NamedBlob, OutboxMail, Record, RecordId,
+    SecretHash, Session, SessionKind, Share, ShareEvent, ShareEventKind, SigninLink, Thing,
     ThingFlags, ThingId, ThingState, Timestamp, Token, TokenId, TypeId, VersionStamp,
 };
 
@@ -37,6 +38,8 @@ macro_rules! meta_store_conformance {
             query_pages_by_key, query_filters_by_type_state_and_dates,
             named_blob_changes_keep_refcounts, feed_records_every_change_in_order,
             tokens_are_found_by_hash, shares_are_found_by_hash_and_revoked,
+            share_counters_change_atomically, mail_outcomes_follow_into_the_share,
+            sessions_and_signin_links,
             add_instance_builds_a_study, duplicate_instance_writes_nothing,
             conflicting_instance_is_refused_unless_replaced, replace_moves_an_instance_between_studies,
             deleted_study_is_not_reused, digest_holds_the_first_instance,
@@ -68,6 +71,7 @@ fn new_record(s: &dyn MetaStore) -> RecordId {
         id: RecordId::new_random(),
         name: "test".into(),
         created: Timestamp::now(),
+        owner_email: None,
     };
     s.create_record(&r).unwrap();
     r.id

@@ -8,6 +8,7 @@ pub fn records_round_trip(fx: &mut dyn MetaFixture) {
         id: RecordId::new_random(),
         name: "Jane".into(),
         created: Timestamp::from_unix_micros(42),
+        owner_email: None,
     };
     s.create_record(&r).unwrap();
     assert!(matches!(

@@ -14,6 +14,7 @@ fn record(s: &SledMetaStore) -> RecordId {
         id: RecordId::new_random(),
         name: "digests".into(),
         created: Timestamp::now(),
+        owner_email: None,
     };
     s.create_record(&r).unwrap();
     r.id
