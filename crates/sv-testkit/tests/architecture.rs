@@ -19,7 +19,7 @@ fn dependencies(krate: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-const CRATES: [&str; 11] = [
+const CRATES: [&str; 13] = [
     "sv-blob",
     "sv-model",
     "sv-meta",
@@ -27,6 +27,8 @@ const CRATES: [&str; 11] = [
     "sv-hvxml",
     "sv-fhir",
     "sv-dicomweb",
+    "sv-mail",
+    "sv-web",
     "sv-vault",
     "sv-api",
     "sv-testkit",
@@ -43,9 +45,21 @@ fn allowed_internal(krate: &str) -> &'static [&'static str] {
         "sv-hvxml" => &["sv-model"],
         "sv-fhir" => &["sv-model"],
         "sv-dicomweb" => &["sv-model"],
-        "sv-vault" => &["sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-hvxml"],
+        // Mail and page templates know nothing of the stores.
+        "sv-mail" => &[],
+        "sv-web" => &[],
+        "sv-vault" => &[
+            "sv-model", "sv-blob", "sv-meta", "sv-dicom", "sv-hvxml", "sv-mail",
+        ],
         // The HTTP crate reaches the stores only through the use cases (DESIGN.md, Layout).
-        "sv-api" => &["sv-model", "sv-vault", "sv-hvxml", "sv-fhir", "sv-dicomweb"],
+        "sv-api" => &[
+            "sv-model",
+            "sv-vault",
+            "sv-hvxml",
+            "sv-fhir",
+            "sv-dicomweb",
+            "sv-web",
+        ],
         "sv-testkit" => &["sv-model", "sv-blob", "sv-meta"],
         "studyvault" => &[
             "sv-model",
@@ -57,6 +71,8 @@ fn allowed_internal(krate: &str) -> &'static [&'static str] {
             "sv-hvxml",
             "sv-fhir",
             "sv-dicomweb",
+            "sv-mail",
+            "sv-web",
         ],
         other => panic!("unknown crate {other}"),
     }
@@ -90,6 +106,11 @@ fn each_engine_is_known_by_one_layer() {
             uses("dicom-"),
             krate == "sv-dicom",
             "{krate}: only sv-dicom knows dicom-rs"
+        );
+        assert_eq!(
+            uses("lettre"),
+            krate == "sv-mail",
+            "{krate}: only sv-mail knows lettre"
         );
         if uses("axum") || uses("tower") {
             assert!(
