@@ -40,7 +40,7 @@ impl Caller {
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.0 {
             Principal::Admin => Ok(()),
-            Principal::App(_) => Err(ApiError::forbidden()),
+            Principal::App(_) | Principal::Owner(_) => Err(ApiError::forbidden()),
         }
     }
 }
@@ -119,7 +119,8 @@ async fn path_record_scope(
     };
     match principal {
         Principal::App(token) if token.record_id != record => Err(ApiError::not_found("record")),
-        Principal::App(_) => Ok(()),
+        Principal::Owner(own) if *own != record => Err(ApiError::not_found("record")),
+        Principal::App(_) | Principal::Owner(_) => Ok(()),
         // Tokens are scoped to a record that exists; only the admin can name any.
         Principal::Admin => {
             let exists = state

@@ -29,6 +29,9 @@ pub enum Principal {
     Admin,
     /// An app, holding a record-scoped token.
     App(Token),
+    /// The record's owner, signed in by a mailed one-time link: every permission on that
+    /// record and on no other.
+    Owner(RecordId),
 }
 
 /// The answer to "may this caller do that?".
@@ -47,6 +50,8 @@ impl Principal {
     pub fn access(&self, record: RecordId, type_id: Option<TypeId>, needed: Permissions) -> Access {
         match self {
             Principal::Admin => Access::Granted,
+            Principal::Owner(own) if *own == record => Access::Granted,
+            Principal::Owner(_) => Access::OtherRecord,
             Principal::App(token) if token.record_id != record => Access::OtherRecord,
             Principal::App(token) => {
                 let held = match type_id {
@@ -69,7 +74,7 @@ impl Principal {
     /// The admin, or a token with read permission on at least one type.
     pub fn reads_anything(&self) -> bool {
         match self {
-            Principal::Admin => true,
+            Principal::Admin | Principal::Owner(_) => true,
             Principal::App(token) => token
                 .grants
                 .iter()
@@ -77,10 +82,10 @@ impl Principal {
         }
     }
 
-    /// The token id to record in audits (`None` for the admin).
+    /// The token id to record in audits (`None` for the admin and a signed-in owner).
     pub fn token_id(&self) -> Option<TokenId> {
         match self {
-            Principal::Admin => None,
+            Principal::Admin | Principal::Owner(_) => None,
             Principal::App(token) => Some(token.id),
         }
     }

@@ -13,11 +13,14 @@ mod batch;
 mod derived;
 mod error;
 mod ingest;
+mod mail;
 mod maintenance;
 mod preview_cache;
 mod render;
 mod report;
 mod search;
+mod sessions;
+mod sharing;
 mod studies;
 mod things;
 
@@ -41,7 +44,13 @@ pub use search::{
     DigestFilter, InstanceFilter, SeriesFilter, SopResolver, StudyFilter, StudyHit, StudyLookup,
     StudyOrder, StudyPage, StudySearch, Window, newest_first,
 };
+pub use sessions::{PATIENT_ABSOLUTE, PATIENT_IDLE, PatientSession, SIGNIN_LINK_MINUTES};
+pub use sharing::{
+    CreatedShare, NewShare, OpenOutcome, ShareAccess, ShareLanding, ShareRefusal, SharingConfig,
+    csrf_token,
+};
 pub use studies::{FrameBytes, StudyListing, StudyView};
+pub use sv_mail::{MailConfig, MailError, Mailer, RetryPolicy, Transport};
 pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};
 
 // The store types that cross this crate's API: callers name them through the vault, so the
@@ -61,6 +70,8 @@ pub struct VaultConfig {
     /// How many ingests may parse or render at once (the CPU work; storing files and metadata
     /// runs beside it, bounded by the uploads in flight).
     pub workers: usize,
+    /// Share links: where they point, how long they live.
+    pub sharing: SharingConfig,
 }
 
 impl Default for VaultConfig {
@@ -69,6 +80,7 @@ impl Default for VaultConfig {
             limits: sv_dicom::Limits::default(),
             preview: sv_dicom::PreviewOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            sharing: SharingConfig::default(),
         }
     }
 }
@@ -93,6 +105,9 @@ struct Inner {
     previews: preview_cache::PreviewBytes,
     /// Derived (series and study) previews, by study thing version.
     derived: derived::DerivedCache,
+    /// Set once when mail is configured ([`Vault::enable_mail`]).
+    mail: std::sync::OnceLock<mail::MailService>,
+    passcode_gate: sharing::PasscodeGate,
 }
 
 impl Vault {
@@ -120,6 +135,8 @@ impl Vault {
                 tokens: access::TokenCache::default(),
                 previews: preview_cache::PreviewBytes::default(),
                 derived: derived::DerivedCache::default(),
+                mail: std::sync::OnceLock::new(),
+                passcode_gate: sharing::PasscodeGate::default(),
             }),
         }
     }
