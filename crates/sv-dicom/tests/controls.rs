@@ -1,5 +1,7 @@
-//! The comparison itself is tight enough: an inverted image, a wrong window or a colour-space
-//! mistake fails it, and MONOCHROME1 really is inverted.
+//! The comparison itself is tight enough: an inverted image, a wrong window, a colour-space
+//! mistake, the greyscale fallback where a palette's colour is due, the shared functional
+//! groups where the frame's own are due, a missed Presentation LUT Shape and padding taken for
+//! tissue all fail it; MONOCHROME1 really is inverted, and only once.
 
 mod common;
 
@@ -89,4 +91,110 @@ fn the_comparison_catches_colour_space_mistakes() {
             .collect(),
     };
     assert!(!matches(&ybr, &reference), "YCbCr passed as RGB");
+}
+
+// --- issue 13: palettes, functional groups, presentation, padding --------------------------
+
+fn render_frame_thumb(bytes: &[u8], frame: u32) -> Thumb {
+    let p = parse_for_preview(bytes, &Limits::default()).unwrap();
+    thumb_of(&p.render_frame(frame).unwrap())
+}
+
+#[test]
+fn the_comparison_catches_the_greyscale_fallback_of_a_segmented_palette() {
+    for name in [
+        "generated/us_palette_segmented_le.dcm",
+        "generated/us_palette_segmented_be.dcm",
+    ] {
+        let bytes = dicom(name);
+        let reference = reference(name);
+        assert!(matches(&render_thumb(&bytes), &reference), "{name}");
+        // the palette dropped: the same stored values shown through the grayscale pipeline
+        let grey = render_thumb(&patch(bytes, b"PALETTE COLOR ", b"MONOCHROME2   "));
+        assert_eq!(grey.channels, 1);
+        assert!(!matches(&grey, &reference), "{name}: grey passed as colour");
+        let (mae, corr) = compare(&grey_as_rgb(&grey), &reference);
+        assert!(
+            !matches(&grey_as_rgb(&grey), &reference),
+            "{name}: grey as RGB passed as colour: mae {mae}, corr {corr}"
+        );
+    }
+}
+
+#[test]
+fn the_comparison_catches_a_supplemental_palette_left_out() {
+    let name = "generated/ct_enhanced_supplemental_palette.dcm";
+    let bytes = dicom(name);
+    let reference = reference(name);
+    assert!(matches(&render_thumb(&bytes), &reference));
+    // Red Palette Color LUT Descriptor (0028,1101) renamed: the palette is gone, all grey
+    let grey = render_thumb(&patch(
+        bytes,
+        &[0x28, 0x00, 0x01, 0x11],
+        &[0x29, 0x00, 0x01, 0x11],
+    ));
+    assert_eq!(grey.channels, 1);
+    assert!(!matches(&grey, &reference));
+    let (mae, corr) = compare(&grey_as_rgb(&grey), &reference);
+    assert!(
+        !matches(&grey_as_rgb(&grey), &reference),
+        "grey as RGB passed as colour: mae {mae}, corr {corr}"
+    );
+}
+
+#[test]
+fn per_frame_functional_groups_win_over_the_shared_ones() {
+    let name = "generated/ct_enhanced_supplemental_palette.dcm";
+    let bytes = dicom(name);
+    let reference = reference(name);
+    // Per-frame Functional Groups Sequence (5200,9230) renamed: only the shared groups remain
+    let shared_only = render_thumb(&patch(
+        bytes.clone(),
+        &[0x00, 0x52, 0x30, 0x92],
+        &[0x00, 0x52, 0x31, 0x92],
+    ));
+    let (mae, corr) = compare(&shared_only, &reference);
+    assert!(
+        !matches(&shared_only, &reference),
+        "shared groups passed: mae {mae}, corr {corr}"
+    );
+    // the preview is frame 1 of 3, with frame 1's groups
+    assert!(matches(&render_frame_thumb(&bytes, 1), &reference));
+    for other in [0, 2] {
+        assert!(!matches(&render_frame_thumb(&bytes, other), &reference));
+    }
+}
+
+#[test]
+fn presentation_lut_shape_inverse_inverts_once() {
+    let name = "generated/dx_presentation_inverse.dcm";
+    let bytes = dicom(name);
+    let reference = reference(name);
+    assert!(matches(&render_thumb(&bytes), &reference));
+    let identity = render_thumb(&patch(bytes.clone(), b"INVERSE ", b"IDENTITY"));
+    assert!(!matches(&identity, &reference), "INVERSE ignored");
+    assert!(matches(&identity, &inverted(&reference)));
+    // MONOCHROME1 with INVERSE is the same single inversion
+    let mono1 = render_thumb(&patch(bytes, b"MONOCHROME2", b"MONOCHROME1"));
+    assert!(matches(&mono1, &reference), "inverted twice");
+}
+
+#[test]
+fn pixel_padding_is_left_out_of_the_window_and_shown_black() {
+    let name = "generated/ct_pixel_padding.dcm";
+    let bytes = dicom(name);
+    let reference = reference(name);
+    assert!(matches(&render_thumb(&bytes), &reference));
+    // Pixel Padding Value and Range Limit (0028,0120-0121) renamed: padding is tissue again
+    let unpadded = patch(
+        patch(bytes, &[0x28, 0x00, 0x20, 0x01], &[0x29, 0x00, 0x20, 0x01]),
+        &[0x28, 0x00, 0x21, 0x01],
+        &[0x29, 0x00, 0x21, 0x01],
+    );
+    let ours = render_thumb(&unpadded);
+    let (mae, corr) = compare(&ours, &reference);
+    assert!(
+        !matches(&ours, &reference),
+        "padding in the window passed: mae {mae}, corr {corr}"
+    );
 }

@@ -29,6 +29,9 @@ const FILES: &[&str] = &[
     "image_dfl.dcm",
     "test-SR.dcm",
     "liver_1frame.dcm",
+    "generated/us_palette_segmented_le.dcm",
+    "generated/us_palette_segmented_be.dcm",
+    "generated/ct_enhanced_supplemental_palette.dcm",
 ];
 
 fn exercise(bytes: &[u8]) {
@@ -65,6 +68,39 @@ fn corrupted_files_never_panic() {
             }
             let r = std::panic::catch_unwind(|| exercise(&bytes));
             assert!(r.is_ok(), "{name} corruption round {round} panicked");
+        }
+    }
+}
+
+/// Issue 13: random words in the segmented palette tables (opcodes, lengths, offsets) give a
+/// preview or an error value, never a panic or unbounded work.
+#[test]
+fn corrupted_segmented_palettes_never_panic() {
+    let original = dicom("generated/us_palette_segmented_le.dcm");
+    let mut rng = Rng(0x5EED_0013_0013_0013);
+    for (tag, round_base) in [
+        ([0x28, 0x00, 0x21, 0x12], 0),
+        ([0x28, 0x00, 0x23, 0x12], 100),
+    ] {
+        let at = original
+            .windows(4)
+            .position(|w| w == tag)
+            .expect("segmented data");
+        let len = u32::from_le_bytes(original[at + 8..at + 12].try_into().unwrap()) as usize;
+        let words = at + 12..at + 12 + len;
+        for round in 0..100 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + round % 4 {
+                let w = words.start + 2 * (rng.next() as usize % (len / 2));
+                let value = match rng.next() % 4 {
+                    0 => rng.next() % 4,    // another opcode
+                    1 => 0xFFFF,            // the longest segment or offset
+                    _ => rng.next() % 4096, // a plausible length or offset
+                } as u16;
+                bytes[w..w + 2].copy_from_slice(&value.to_le_bytes());
+            }
+            let r = std::panic::catch_unwind(|| exercise(&bytes));
+            assert!(r.is_ok(), "round {} panicked", round_base + round);
         }
     }
 }

@@ -3,7 +3,8 @@
 //! References are 64×64 box-averaged thumbnails made by `fixtures/previews/make_references.py`
 //! (pydicom + numpy, same pipeline contract). We reduce our own native-size render the same way
 //! and compare per channel: mean absolute error and Pearson correlation. The final encoded
-//! preview is decoded and compared too, with looser bounds (resampling and JPEG loss).
+//! preview is decoded and compared too, with looser bounds (resampling and JPEG loss). Colour
+//! JPEG previews are checked for 4:4:4, their size and their 1-pixel colour detail.
 
 mod common;
 
@@ -153,6 +154,31 @@ const TABLE: &[(&str, Expect)] = &[
     ("examples_palette.dcm", Rendered("examples_palette.dcm")),
     ("examples_rgb_color.dcm", Rendered("examples_rgb_color.dcm")),
     ("examples_ybr_color.dcm", Rendered("examples_ybr_color.dcm")),
+    // made by fixtures/previews/make_pipeline_fixtures.py (issue 13)
+    (
+        "generated/ct_enhanced_supplemental_palette.dcm",
+        Rendered("generated/ct_enhanced_supplemental_palette.dcm"),
+    ),
+    (
+        "generated/ct_pixel_padding.dcm",
+        Rendered("generated/ct_pixel_padding.dcm"),
+    ),
+    (
+        "generated/dx_presentation_inverse.dcm",
+        Rendered("generated/dx_presentation_inverse.dcm"),
+    ),
+    (
+        "generated/sc_rgb_fine_colour_detail.dcm",
+        Rendered("generated/sc_rgb_fine_colour_detail.dcm"),
+    ),
+    (
+        "generated/us_palette_segmented_be.dcm",
+        Rendered("generated/us_palette_segmented_be.dcm"),
+    ),
+    (
+        "generated/us_palette_segmented_le.dcm",
+        Rendered("generated/us_palette_segmented_le.dcm"),
+    ),
     ("image_dfl.dcm", Rendered("image_dfl.dcm")),
     ("liver_1frame.dcm", Rendered("liver_1frame.dcm")),
     ("liver_expb_1frame.dcm", Rendered("liver_expb_1frame.dcm")),
@@ -186,11 +212,16 @@ fn load(name: &str) -> Result<ParsedInstance, sv_dicom::DicomError> {
 
 #[test]
 fn the_table_lists_every_fixture() {
-    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures().join("dicom"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".dcm") || n.ends_with(".gz"))
-        .collect();
+    let names = |dir: &str| {
+        std::fs::read_dir(fixtures().join("dicom").join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".dcm") || n.ends_with(".gz"))
+            .map(move |n| format!("{dir}{n}"))
+            .collect::<Vec<_>>()
+    };
+    let mut on_disk = names("");
+    on_disk.extend(names("generated/"));
     on_disk.sort();
     let listed: Vec<&str> = TABLE.iter().map(|(n, _)| *n).collect();
     assert_eq!(on_disk, listed);
@@ -277,6 +308,12 @@ fn dicomdir_media_sets_have_their_expected_outcomes() {
 fn check_render(p: &ParsedInstance, reference_name: &str) -> Result<(), String> {
     let reference = reference(reference_name);
     let native = p.render_image().map_err(|e| format!("{}: {e}", e.code()))?;
+    if usize::from(native.channels) != reference.channels {
+        return Err(format!(
+            "native render has {} channels, the reference {}",
+            native.channels, reference.channels
+        ));
+    }
     let (mae, corr) = compare(&thumb_of(&native), &reference);
     if mae > NATIVE_MAX_MAE || corr < NATIVE_MIN_CORR {
         return Err(format!(
@@ -319,4 +356,113 @@ fn check_render(p: &ParsedInstance, reference_name: &str) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+/// The sampling factors (`H << 4 | V`) of a baseline JPEG's components, from its SOF0 marker.
+fn sampling_factors(jpeg: &[u8]) -> Vec<u8> {
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        if jpeg[i + 1] == 0xC0 {
+            let n = usize::from(jpeg[i + 9]);
+            return (0..n).map(|k| jpeg[i + 11 + 3 * k]).collect();
+        }
+        i += 2 + len;
+    }
+    panic!("no SOF0 marker");
+}
+
+/// The PNG preview's pixels: exactly what the JPEG encoder is given.
+fn png_pixels(p: &ParsedInstance) -> (usize, usize, Vec<u8>) {
+    let opts = PreviewOptions {
+        format: PreviewFormat::Png,
+        ..PreviewOptions::default()
+    };
+    let png = p.render_preview(&opts).unwrap();
+    let px = image::load_from_memory(&png.bytes).unwrap().to_rgb8();
+    (png.width as usize, png.height as usize, px.into_raw())
+}
+
+/// The previous colour encoding: q90, 4:2:0, one pass.
+fn jpeg_420(px: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let image = turbojpeg::Image {
+        pixels: px,
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, 90, turbojpeg::Subsamp::Sub2x2)
+        .unwrap()
+        .to_vec()
+}
+
+/// Regression test for issue 13: colour previews were chroma-subsampled 4:2:0. Every colour
+/// fixture's JPEG preview is 4:4:4 and at most 1.5 times the size 4:2:0 gave the same pixels;
+/// grayscale previews stay one component.
+#[test]
+fn colour_jpeg_previews_are_444_within_one_and_a_half_times_the_420_size() {
+    let mut failures = Vec::new();
+    let (mut colour, mut worst) = (0, 0.0f64);
+    for &(name, expect) in TABLE {
+        let (Rendered(_), Ok(p)) = (expect, load(name)) else {
+            continue;
+        };
+        let jpeg = p.render_preview(&PreviewOptions::default()).unwrap();
+        let factors = sampling_factors(&jpeg.bytes);
+        if p.render_image().unwrap().channels == 1 {
+            if factors != [0x11] {
+                failures.push(format!("{name}: grey preview has components {factors:x?}"));
+            }
+            continue;
+        }
+        colour += 1;
+        if factors != [0x11; 3] {
+            failures.push(format!("{name}: sampling factors {factors:x?}, not 4:4:4"));
+        }
+        let (w, h, px) = png_pixels(&p);
+        let ratio = jpeg.bytes.len() as f64 / jpeg_420(&px, w, h).len() as f64;
+        worst = worst.max(ratio);
+        if ratio > 1.5 {
+            failures.push(format!("{name}: {ratio:.2} times the 4:2:0 size"));
+        }
+    }
+    assert!(colour >= 35, "only {colour} colour fixtures");
+    eprintln!("{colour} colour previews, worst size ratio {worst:.2}");
+    assert!(
+        failures.is_empty(),
+        "worst ratio {worst:.2}\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Mean over the saturated pixels of `reference` (annotations: max - min channel >= 100) of
+/// the largest channel error of `decoded`.
+fn colour_detail_error(reference: &[u8], decoded: &[u8]) -> f64 {
+    let (mut n, mut sum) = (0.0, 0.0);
+    for (p, q) in reference.chunks_exact(3).zip(decoded.chunks_exact(3)) {
+        let saturation = p.iter().max().unwrap() - p.iter().min().unwrap();
+        if saturation >= 100 {
+            n += 1.0;
+            sum += (0..3).map(|c| p[c].abs_diff(q[c])).max().unwrap() as f64;
+        }
+    }
+    assert!(n > 1000.0, "{n} annotation pixels");
+    sum / n
+}
+
+/// Regression test for issue 13: the 1-pixel coloured annotations of an ultrasound screen
+/// capture keep their colour in the JPEG preview; the same pixels at 4:2:0 (negative control)
+/// lose it, so the bound catches the blur.
+#[test]
+fn colour_previews_keep_one_pixel_colour_detail() {
+    let p = load("generated/sc_rgb_fine_colour_detail.dcm").unwrap();
+    let (w, h, px) = png_pixels(&p);
+    assert_eq!((w, h), (512, 512), "no resampling in between");
+    let jpeg = p.render_preview(&PreviewOptions::default()).unwrap();
+    let decode = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_rgb8().into_raw();
+    let ours = colour_detail_error(&px, &decode(&jpeg.bytes));
+    let subsampled = colour_detail_error(&px, &decode(&jpeg_420(&px, w, h)));
+    assert!(ours <= 20.0, "annotations off by {ours:.1} on average");
+    assert!(subsampled > 40.0, "4:2:0 passed: {subsampled:.1}");
 }

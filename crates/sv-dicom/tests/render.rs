@@ -1,5 +1,7 @@
 //! Rendering rules on synthetic images: size rule, non-square pixels, middle frame, windows,
-//! LUT sequences, signed data, MONOCHROME1, output formats and render-time refusals.
+//! LUT sequences, signed data, MONOCHROME1, functional-group precedence, Presentation LUT
+//! Shape, pixel padding, supplemental and segmented palettes, output formats and render-time
+//! refusals.
 
 mod common;
 
@@ -314,4 +316,313 @@ fn multi_frame_jpeg_split_over_fragments_without_offset_table() {
     assert!((198..=202).contains(&v), "frame 1 of 2 is the 200 one: {v}");
     let first = p.render_frame(0).unwrap();
     assert!((48..=52).contains(&at(&first, 8, 8)));
+}
+
+// --- issue 13: functional groups, presentation, padding, palettes --------------------------
+
+fn item(elements: Vec<dicom_object::mem::InMemElement>) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter(elements)
+}
+
+fn seq(tag: dicom_core::Tag, items: Vec<InMemDicomObject>) -> dicom_object::mem::InMemElement {
+    DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
+}
+
+fn ds(tag: dicom_core::Tag, value: f64) -> dicom_object::mem::InMemElement {
+    DataElement::new(tag, VR::DS, value.to_string())
+}
+
+/// A Pixel Value Transformation macro item.
+fn rescale(slope: f64, intercept: f64) -> dicom_object::mem::InMemElement {
+    seq(
+        tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+        vec![item(vec![
+            ds(tags::RESCALE_SLOPE, slope),
+            ds(tags::RESCALE_INTERCEPT, intercept),
+        ])],
+    )
+}
+
+/// A Frame VOI LUT macro item.
+fn frame_window(center: f64, width: f64) -> dicom_object::mem::InMemElement {
+    seq(
+        tags::FRAME_VOILUT_SEQUENCE,
+        vec![item(vec![
+            ds(tags::WINDOW_CENTER, center),
+            ds(tags::WINDOW_WIDTH, width),
+        ])],
+    )
+}
+
+/// LINEAR window (PS3.3 C.11.2.1.2.1) to 8 bits, rounded half up.
+fn linear(x: f64, c: f64, w: f64) -> u8 {
+    let y = ((x - (c - 0.5)) / (w - 1.0) + 0.5).clamp(0.0, 1.0) * 255.0;
+    (y + 0.5).floor() as u8
+}
+
+/// Regression test for issue 13: rescale and window come from the frame's per-frame functional
+/// group, then the shared one, then the top level, each macro on its own.
+#[test]
+fn per_frame_groups_win_then_shared_then_top_level() {
+    let mut spec = Spec::new(4, 256, |_, _, c| (c * 16) as i32);
+    spec.frames = 3;
+    spec.rescale = Some((1.0, 0.0));
+    spec.window = Some((2048.0, 4096.0));
+    let content = |n: f64| {
+        seq(
+            tags::FRAME_CONTENT_SEQUENCE,
+            vec![item(vec![ds(tags::IN_STACK_POSITION_NUMBER, n)])],
+        )
+    };
+    spec.extra = vec![
+        seq(
+            tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+            vec![item(vec![
+                rescale(1.0, 500.0),
+                frame_window(2048.0, 1024.0),
+            ])],
+        ),
+        seq(
+            tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+            vec![
+                // frame 0: both from the shared group
+                item(vec![content(1.0)]),
+                // frame 1: both its own
+                item(vec![
+                    content(2.0),
+                    rescale(2.0, 0.0),
+                    frame_window(3596.0, 2048.0),
+                ]),
+                // frame 2: its own rescale, the shared window
+                item(vec![content(3.0), rescale(1.0, -500.0)]),
+            ],
+        ),
+    ];
+    let p = parsed(&spec);
+    let probe = |frame| at(&p.render_frame(frame).unwrap(), 2, 128); // stored 2048
+    assert_eq!(probe(0), linear(2548.0, 2048.0, 1024.0));
+    assert_eq!(probe(1), linear(4096.0, 3596.0, 2048.0));
+    assert_eq!(probe(2), linear(1548.0, 2048.0, 1024.0));
+    // the classic object, groups removed: the top level
+    spec.extra.clear();
+    let p = parsed(&spec);
+    assert_eq!(
+        at(&p.render_frame(1).unwrap(), 2, 128),
+        linear(2048.0, 2048.0, 4096.0)
+    );
+}
+
+#[test]
+fn presentation_lut_shape_inverse_inverts_monochrome2_and_not_monochrome1_twice() {
+    let mut spec = Spec::new(4, 256, |_, _, c| (c * 16) as i32);
+    spec.window = Some((2048.0, 4096.0));
+    let plain = rendered(&spec);
+    let inverse = DataElement::new(tags::PRESENTATION_LUT_SHAPE, VR::CS, "INVERSE");
+    spec.extra = vec![inverse.clone()];
+    let inverted = rendered(&spec);
+    assert!(
+        plain
+            .pixels
+            .iter()
+            .zip(&inverted.pixels)
+            .all(|(a, b)| *a == 255 - b)
+    );
+    spec.photometric = "MONOCHROME1";
+    assert_eq!(rendered(&spec).pixels, inverted.pixels);
+    spec.extra.clear();
+    assert_eq!(rendered(&spec).pixels, inverted.pixels);
+}
+
+/// Issue 13: padding is the background (black, even in MONOCHROME1) and stays out of the
+/// automatic window; a padding value read as US from a signed image is taken as SS.
+#[test]
+fn pixel_padding_is_black_and_outside_the_automatic_window() {
+    // signed: columns 0..16 padding at -2000, the rest a ramp 0..=957
+    let mut spec = Spec::new(
+        4,
+        256,
+        |_, _, c| {
+            if c < 16 { -2000 } else { (c as i32 - 16) * 4 }
+        },
+    );
+    spec.signed = true;
+    spec.bits_stored = 16;
+    spec.extra = vec![DataElement::new(
+        tags::PIXEL_PADDING_VALUE,
+        VR::US,
+        PrimitiveValue::from(63536_u16), // -2000 as SS
+    )];
+    let img = rendered(&spec);
+    assert_eq!(at(&img, 1, 0), 0);
+    // the window spans the ramp (0.5 and 99.5 percentiles of 0..=956), not -2000..=956
+    assert!(at(&img, 1, 16) <= 2 && at(&img, 1, 255) >= 253);
+    assert!(
+        (120..=136).contains(&at(&img, 1, 136)),
+        "{}",
+        at(&img, 1, 136)
+    );
+    // MONOCHROME1 with low padding values (against the rule): still the background
+    spec.photometric = "MONOCHROME1";
+    let img = rendered(&spec);
+    assert_eq!((at(&img, 1, 0), at(&img, 1, 16)), (0, 255));
+    // a range: Pixel Padding Range Limit, given before the value
+    spec.photometric = "MONOCHROME2";
+    spec.value = |_, _, c| if c < 16 { -2000 + c as i32 } else { c as i32 };
+    spec.extra = vec![
+        DataElement::new(
+            tags::PIXEL_PADDING_VALUE,
+            VR::SS,
+            PrimitiveValue::from(-1985_i16),
+        ),
+        DataElement::new(
+            tags::PIXEL_PADDING_RANGE_LIMIT,
+            VR::SS,
+            PrimitiveValue::from(-2000_i16),
+        ),
+    ];
+    let img = rendered(&spec);
+    assert!((0..16).all(|c| at(&img, 1, c) == 0));
+    assert!(at(&img, 1, 16) <= 2 && at(&img, 1, 255) >= 253);
+}
+
+fn palette_tables(
+    first: u16,
+    red: &[u16],
+    green: &[u16],
+    blue: &[u16],
+) -> Vec<dicom_object::mem::InMemElement> {
+    let descriptor = |tag, n: usize| {
+        DataElement::new(
+            tag,
+            VR::US,
+            PrimitiveValue::U16([n as u16, first, 16].as_slice().into()),
+        )
+    };
+    let data = |tag, d: &[u16]| DataElement::new(tag, VR::OW, PrimitiveValue::U16(d.into()));
+    vec![
+        descriptor(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, red.len()),
+        descriptor(
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            green.len(),
+        ),
+        descriptor(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, blue.len()),
+        data(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA, red),
+        data(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA, green),
+        data(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA, blue),
+    ]
+}
+
+fn rgb_at(img: &RenderedImage, row: u32, col: u32) -> [u8; 3] {
+    let i = ((row * img.width + col) * 3) as usize;
+    [img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]]
+}
+
+/// Regression test for issue 13: with Pixel Presentation COLOR, stored values in the
+/// supplemental palette's range are its colours, the others grey through the window.
+#[test]
+fn a_supplemental_palette_colours_its_range_and_leaves_the_rest_grey() {
+    let mut spec = Spec::new(4, 256, |_, _, c| (c * 16) as i32);
+    spec.window = Some((2048.0, 4096.0));
+    let mut extra = palette_tables(
+        1600, // stored 1600..=1603: columns 100 to 100.2, so only column 100
+        &[65535, 0, 0, 0],
+        &[0, 65535, 0, 0],
+        &[0, 0, 65535, 0],
+    );
+    let grey = rendered(&{
+        let mut s = spec.clone();
+        s.extra = extra.clone();
+        s
+    });
+    assert_eq!(
+        grey.channels, 1,
+        "no Pixel Presentation: no supplemental palette"
+    );
+    extra.push(DataElement::new(tags::PIXEL_PRESENTATION, VR::CS, "COLOR"));
+    spec.extra = extra;
+    let img = rendered(&spec);
+    assert_eq!(img.channels, 3);
+    assert_eq!(rgb_at(&img, 1, 100), [255, 0, 0]);
+    for c in [99, 101, 255] {
+        let g = at(&grey, 1, c);
+        assert_eq!(rgb_at(&img, 1, c), [g, g, g], "column {c}");
+    }
+    // signed, a negative first value, the range at columns 252..=255 and far below the rest
+    let mut spec = Spec::new(4, 256, |_, _, c| {
+        if c < 252 {
+            c as i32 - 200
+        } else {
+            c as i32 - 1252
+        }
+    });
+    spec.signed = true;
+    spec.bits_stored = 16;
+    spec.extra = palette_tables(
+        (-1000_i16) as u16,
+        &[65535, 0, 0, 0],
+        &[0, 65535, 0, 0],
+        &[0, 0, 65535, 32768],
+    );
+    spec.extra
+        .push(DataElement::new(tags::PIXEL_PRESENTATION, VR::CS, "MIXED"));
+    let img = rendered(&spec);
+    let colours: Vec<[u8; 3]> = (252..256).map(|c| rgb_at(&img, 1, c)).collect();
+    assert_eq!(
+        colours,
+        [[255, 0, 0], [0, 255, 0], [0, 0, 255], [0, 0, 128]]
+    );
+    // the automatic window leaves the palette's values out: 0..=255 over -200..=51
+    let ([r0, g0, b0], [r1, g1, b1]) = (rgb_at(&img, 1, 0), rgb_at(&img, 1, 251));
+    assert!(r0 == g0 && g0 == b0 && r0 <= 2, "{r0}");
+    assert!(r1 == g1 && g1 == b1 && r1 >= 253, "{r1}");
+}
+
+/// Issue 13: a PALETTE COLOR image whose segmented tables expand beyond their declared length
+/// renders from the declared entries only; one whose segments are malformed is refused.
+#[test]
+fn hostile_segmented_palettes_are_bounded_or_refused() {
+    let mut spec = Spec::new(8, 64, |_, _, c| (c * 64) as i32);
+    spec.photometric = "PALETTE COLOR";
+    let segmented = |words: Vec<u16>| {
+        let mut e = Vec::new();
+        for (desc, data) in [
+            (
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+            (
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+            (
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            ),
+        ] {
+            e.push(DataElement::new(
+                desc,
+                VR::US,
+                PrimitiveValue::U16([4096, 0, 16].as_slice().into()),
+            ));
+            e.push(DataElement::new(
+                data,
+                VR::OW,
+                PrimitiveValue::U16(words.clone().into()),
+            ));
+        }
+        e
+    };
+    // a ramp of 4096 entries, then 100,000 indirect copies of it
+    let mut words = vec![0, 1, 0, 1, 4095, 65535];
+    for _ in 0..100_000 {
+        words.extend([2, 2, 0, 0]);
+    }
+    spec.extra = segmented(words);
+    let img = rendered(&spec);
+    assert_eq!(img.channels, 3);
+    assert_eq!(rgb_at(&img, 0, 63)[0], ((4032 * 65535 / 4095) >> 8) as u8);
+    // an indirect segment pointing at itself
+    spec.extra = segmented(vec![0, 1, 0, 2, 1, 6, 0]);
+    let e = parsed(&spec).render_image().unwrap_err();
+    assert_eq!(e.code(), "invalid-attribute");
 }

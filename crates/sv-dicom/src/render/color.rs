@@ -1,8 +1,6 @@
 //! Colour pipeline: PALETTE COLOR lookup, YBR_FULL to RGB, deeper samples scaled to 8 bits.
 
-use dicom_dictionary_std::tags;
-
-use super::lut::Lut;
+use super::palette::Palette;
 use crate::attrs::Obj;
 use crate::error::RenderError;
 use crate::pixels::{Colour, Frame};
@@ -51,45 +49,14 @@ pub(crate) fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
     [r, g, b].map(|v| (v + 0.5).floor().clamp(0.0, 255.0) as u8)
 }
 
+/// PALETTE COLOR: each stored value through the Red, Green and Blue tables (plain or
+/// segmented), clamped at their ends.
 fn palette(frame: &Frame, o: &Obj) -> Result<Vec<u8>, RenderError> {
-    if o.get(tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)
-        .is_some()
-    {
-        return Err(RenderError::UnsupportedPixelFormat {
-            detail: "segmented palette color lookup tables".into(),
-        });
-    }
-    let read = |desc, data, keyword| {
-        Lut::read(o, desc, data, frame.signed).ok_or(RenderError::MissingAttribute { keyword })
-    };
-    let luts = [
-        read(
-            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-            "RedPaletteColorLookupTableData",
-        )?,
-        read(
-            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-            "GreenPaletteColorLookupTableData",
-        )?,
-        read(
-            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-            "BluePaletteColorLookupTableData",
-        )?,
-    ];
+    let palette = Palette::read(o, frame.signed)?;
     let values = frame.values();
     let mut out = Vec::with_capacity(values.len() * 3);
     for &s in values.iter() {
-        for lut in &luts {
-            let v = lut.lookup(i64::from(s));
-            out.push(if lut.bits > 8 {
-                (v >> 8) as u8
-            } else {
-                v as u8
-            });
-        }
+        out.extend_from_slice(&palette.rgb(i64::from(s)));
     }
     Ok(out)
 }

@@ -3,8 +3,11 @@
 mod color;
 mod encode;
 mod gray;
+mod groups;
 mod lut;
+mod palette;
 mod resize;
+mod segmented;
 mod voi;
 
 use crate::error::RenderError;
@@ -146,7 +149,9 @@ impl std::fmt::Debug for RenderedImage {
 
 impl ParsedInstance {
     /// Renders the preview frame (0-based `n / 2` of `n` frames) to 8 bits at native size, with
-    /// Modality LUT, VOI, MONOCHROME1 inversion, palette and YBR conversion applied.
+    /// Modality LUT and VOI (the frame's own functional groups first), MONOCHROME1 or
+    /// Presentation LUT Shape inversion, pixel padding, palettes (plain, segmented or
+    /// supplemental) and YBR conversion applied.
     pub fn render_image(&self) -> Result<RenderedImage, RenderError> {
         let px = PixelModule::read(&self.obj)?;
         self.render_frame(px.frames / 2)
@@ -188,7 +193,7 @@ impl ParsedInstance {
         let frame = pixels::decode_frame(&self.obj, &px, index)?;
         let (channels, pixels) = match frame.colour {
             Colour::Monochrome1 | Colour::Monochrome2 => {
-                (1, gray::render(&frame, &self.obj, window))
+                gray::render(&frame, &self.obj, index, window)
             }
             _ => (3, color::render(&frame, &self.obj)?),
         };

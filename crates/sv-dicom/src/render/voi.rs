@@ -3,8 +3,9 @@
 
 use dicom_dictionary_std::tags;
 
+use super::groups;
 use super::lut::{Lut, Modality};
-use crate::attrs::{Obj, first_item, floats, items, text};
+use crate::attrs::{Obj, first_item, floats, text};
 
 /// Percentile bounds of the automatic window, in thousandths.
 pub(crate) const AUTO_LOW_PERMILLE: usize = 5;
@@ -32,37 +33,37 @@ pub(crate) enum Voi {
     },
 }
 
-/// The stored VOI, if any: the first window (preferred, as DESIGN.md orders it), else the first
-/// VOI LUT Sequence item. Enhanced objects: the shared Frame VOI LUT functional group.
-pub(crate) fn stored(o: &Obj) -> Option<Voi> {
-    let shared = items(o, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
-        .first()
-        .and_then(|g| first_item(g, tags::FRAME_VOILUT_SEQUENCE));
-    for src in std::iter::once(o).chain(shared) {
-        let c = floats(src, tags::WINDOW_CENTER).map(|v| v[0]);
-        let w = floats(src, tags::WINDOW_WIDTH).map(|v| v[0]);
-        if let (Some(center), Some(width)) = (c, w) {
-            let function = match text(src, tags::VOILUT_FUNCTION).as_deref() {
-                Some("LINEAR_EXACT") => Function::LinearExact,
-                Some("SIGMOID") => Function::Sigmoid,
-                _ => Function::Linear,
-            };
-            let usable = match function {
-                Function::Linear => width >= 1.0,
-                _ => width > 0.0,
-            };
-            if usable && center.is_finite() && width.is_finite() {
-                return Some(Voi::Window {
-                    center,
-                    width,
-                    function,
-                });
-            }
-        }
-    }
-    first_item(o, tags::VOILUT_SEQUENCE)
-        .and_then(|i| Lut::read(i, tags::LUT_DESCRIPTOR, tags::LUT_DATA, false))
-        .map(Voi::Table)
+/// The stored VOI of 0-based frame `index`, if any: from the first place, in the order of
+/// [`groups::sources`] (the Frame VOI LUT macro of enhanced objects), that has a usable window
+/// (the first of several, preferred, as DESIGN.md orders it) or else a VOI LUT Sequence item.
+pub(crate) fn stored(o: &Obj, index: u32) -> Option<Voi> {
+    groups::sources(o, index, tags::FRAME_VOILUT_SEQUENCE).find_map(|src| {
+        window(src).or_else(|| {
+            first_item(src, tags::VOILUT_SEQUENCE)
+                .and_then(|i| Lut::read(i, tags::LUT_DESCRIPTOR, tags::LUT_DATA, false))
+                .map(Voi::Table)
+        })
+    })
+}
+
+/// The first Window Center and Width of `src`, with its VOI LUT Function, when usable.
+fn window(src: &Obj) -> Option<Voi> {
+    let center = floats(src, tags::WINDOW_CENTER)?[0];
+    let width = floats(src, tags::WINDOW_WIDTH)?[0];
+    let function = match text(src, tags::VOILUT_FUNCTION).as_deref() {
+        Some("LINEAR_EXACT") => Function::LinearExact,
+        Some("SIGMOID") => Function::Sigmoid,
+        _ => Function::Linear,
+    };
+    let usable = match function {
+        Function::Linear => width >= 1.0,
+        _ => width > 0.0,
+    };
+    (usable && center.is_finite() && width.is_finite()).then_some(Voi::Window {
+        center,
+        width,
+        function,
+    })
 }
 
 /// The automatic window over `(modality value, count)` pairs: 0.5 and 99.5 percentiles, falling
@@ -139,13 +140,8 @@ impl Voi {
     }
 }
 
-/// Convenience for the grayscale stage: modality then VOI then optional inversion, rounded.
-#[inline]
-pub(crate) fn to_u8(m: &Modality, v: &Voi, invert: bool, sv: i32) -> u8 {
-    to_u8_f64(m, v, invert, f64::from(sv))
-}
-
-/// As [`to_u8`] for a stored value given as float.
+/// The grayscale stage for one stored value: modality, then VOI, then optional inversion,
+/// rounded half up.
 #[inline]
 pub(crate) fn to_u8_f64(m: &Modality, v: &Voi, invert: bool, sv: f64) -> u8 {
     let y = (v.apply(m.apply_f64(sv)) + 0.5).floor().clamp(0.0, 255.0) as u8;
