@@ -20,6 +20,7 @@
 //! ```
 
 mod attrs;
+mod deid;
 mod error;
 mod frames;
 mod framing;
@@ -34,6 +35,7 @@ mod summary;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 
+pub use deid::{DeidError, Deidentifier};
 pub use error::{DicomError, RenderError};
 pub use frames::{FrameBytes, frame_media_type};
 pub use framing::part10_prefix;
