@@ -17,8 +17,10 @@ mod fhir;
 mod health;
 mod records;
 mod representation;
+mod shares;
 mod studies;
 mod things;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +126,7 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(feed::routes())
         .merge(cors::apply(fhir::routes(), &state))
         .merge(cors::apply(dicomweb::routes(&state), &state))
+        .merge(shares::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router
@@ -131,6 +134,8 @@ pub fn router(state: AppState) -> axum::Router {
             "/v1/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
+        .merge(web::routes(&state))
+        .layer(axum::middleware::from_fn(web::record_client))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

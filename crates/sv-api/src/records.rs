@@ -20,8 +20,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRecord {
-    /// A name for people, e.g. the person's name or "Mum".
+    /// A name for people, e.g. the person's name or "Mum". Share recipients see it as who
+    /// shared a study with them.
     pub name: String,
+    /// The owner's e-mail address: one-time sign-in links for the web pages go there.
+    pub owner_email: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,9 +50,21 @@ async fn create_record(
             "a record name has 1 to 200 characters",
         ));
     }
+    let email = body
+        .owner_email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
+    if let Some(e) = &email
+        && !sv_vault::valid_email(e)
+    {
+        return Err(ApiError::bad_request(
+            "invalid-email",
+            "owner_email is not a valid e-mail address",
+        ));
+    }
     let (record, owner) = state
         .vault()
-        .run_io(move |v| v.create_record_blocking(&name))
+        .run_io(move |v| v.create_record_with_owner_blocking(&name, email.as_deref()))
         .await?;
     let created = CreatedRecord {
         id: record.id.to_string(),

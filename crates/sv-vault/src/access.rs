@@ -239,11 +239,21 @@ impl Vault {
 
     /// Creates a record and its owner token (every permission on every type).
     pub fn create_record_blocking(&self, name: &str) -> Result<(Record, IssuedToken), VaultError> {
+        self.create_record_with_owner_blocking(name, None)
+    }
+
+    /// Creates a record whose owner signs in by links mailed to `owner_email`, and its owner
+    /// token.
+    pub fn create_record_with_owner_blocking(
+        &self,
+        name: &str,
+        owner_email: Option<&str>,
+    ) -> Result<(Record, IssuedToken), VaultError> {
         let record = Record {
             id: RecordId::new_random(),
             name: name.to_owned(),
             created: Timestamp::now(),
-            owner_email: None,
+            owner_email: owner_email.map(str::to_owned),
         };
         self.inner.meta.create_record(&record)?;
         let grants = vec![Grant {

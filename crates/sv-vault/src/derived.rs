@@ -137,3 +137,21 @@ impl Vault {
         Ok(Some(facts.preview))
     }
 }
+
+impl Vault {
+    /// The preview of an instance of a shared study, by SOP Instance UID (as stored): `None`
+    /// unless the instance belongs to the share's study thing. Point reads only.
+    pub fn shared_instance_preview(
+        &self,
+        share: &sv_model::Share,
+        sop: &str,
+    ) -> Result<Option<PreviewRef>, VaultError> {
+        let Some((thing, facts)) = self.inner.meta.instance(share.record_id, sop)? else {
+            return Ok(None);
+        };
+        if thing != share.thing_id || facts.study_instance_uid != share.study_instance_uid {
+            return Ok(None);
+        }
+        Ok(facts.preview)
+    }
+}

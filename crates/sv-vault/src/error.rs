@@ -26,6 +26,9 @@ pub enum VaultError {
     Frames(FrameRefusal),
     #[error("background task failed: {0}")]
     Task(String),
+    /// A stored instance could not be de-identified for a share.
+    #[error("an instance could not be de-identified: {0}")]
+    Deidentify(String),
 }
 
 /// Why a frame or bulk data request cannot be answered (the request's fault or a pixel data

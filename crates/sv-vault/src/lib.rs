@@ -47,7 +47,7 @@ pub use search::{
 pub use sessions::{PATIENT_ABSOLUTE, PATIENT_IDLE, PatientSession, SIGNIN_LINK_MINUTES};
 pub use sharing::{
     CreatedShare, NewShare, OpenOutcome, ShareAccess, ShareLanding, ShareRefusal, SharingConfig,
-    csrf_token,
+    UidView, csrf_token, display_date, valid_email,
 };
 pub use studies::{FrameBytes, StudyListing, StudyView};
 pub use sv_mail::{MailConfig, MailError, Mailer, RetryPolicy, Transport};

@@ -95,7 +95,10 @@ pub struct ShareLanding {
 #[derive(Debug)]
 pub enum OpenOutcome {
     /// A share session: its secret goes into the recipient's cookie.
-    Opened { session: Secret, share: Share },
+    Opened {
+        session: Secret,
+        share: Box<Share>,
+    },
     /// Wrong passcode; the share is still usable with `attempts_left` tries.
     WrongPasscode { attempts_left: u32 },
     /// Unknown, expired, revoked or locked (now or by this attempt): all the same outside.
@@ -132,7 +135,8 @@ pub fn display_date(da: &str) -> String {
     }
 }
 
-fn valid_email(email: &str) -> bool {
+/// A plausible single mailbox address (`local@domain.tld`), without display name or list.
+pub fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };
@@ -319,7 +323,7 @@ impl Vault {
     pub fn shares_blocking(&self, record: RecordId) -> Result<Vec<Share>, VaultError> {
         self.require_record(record)?;
         let mut shares = self.inner.meta.shares(record)?;
-        shares.sort_by(|a, b| b.created.cmp(&a.created));
+        shares.sort_by_key(|s| std::cmp::Reverse(s.created));
         Ok(shares)
     }
 
@@ -479,7 +483,7 @@ impl Vault {
         meta.put_session(&session.hash(), &record)?;
         Ok(OpenOutcome::Opened {
             session,
-            share: opened,
+            share: Box::new(opened),
         })
     }
 
@@ -564,5 +568,54 @@ impl Vault {
     /// The study thing of a share, for the read paths that take a thing id.
     pub fn shared_thing(share: &Share) -> (RecordId, ThingId) {
         (share.record_id, share.thing_id)
+    }
+}
+
+/// How a share shows a UID: as stored, or remapped with the share's key when it de-identifies
+/// (the same UID always maps to the same one within a share, and differently across shares).
+#[derive(Debug)]
+pub struct UidView(Option<sv_dicom::Deidentifier>);
+
+impl UidView {
+    pub fn of(share: &Share) -> UidView {
+        UidView(
+            share
+                .deidentify
+                .then(|| sv_dicom::Deidentifier::new(share.uid_key)),
+        )
+    }
+
+    pub fn show(&self, uid: &str) -> String {
+        match &self.0 {
+            Some(d) => d.remap_uid(uid),
+            None => uid.to_owned(),
+        }
+    }
+
+    pub fn deidentifies(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Vault {
+    /// An instance of a shared study as the recipient downloads it: the stored PS3.10 file,
+    /// or, on a de-identifying share, that file with the PS3.15 Basic Profile applied and its
+    /// UIDs remapped (blocking; de-identifying reads the whole file).
+    pub fn shared_instance_file_blocking(
+        &self,
+        share: &Share,
+        facts: &sv_model::study::InstanceFacts,
+    ) -> Result<Box<dyn std::io::Read + Send>, VaultError> {
+        let file = self.instance_file_blocking(facts)?;
+        if !share.deidentify {
+            return Ok(file);
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(facts.length).unwrap_or(0) + 512);
+        let mut file = file;
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(sv_blob::BlobError::Source)?;
+        let clean = sv_dicom::Deidentifier::new(share.uid_key)
+            .deidentify_file(&bytes, &self.inner.config.limits)
+            .map_err(|e| VaultError::Deidentify(e.to_string()))?;
+        Ok(Box::new(std::io::Cursor::new(clean)))
     }
 }

@@ -99,3 +99,15 @@ fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     full.rsplit("::").next().unwrap_or(full)
 }
+
+/// The share link as an SVG QR code, made here from the link alone: the one value a template
+/// prints unescaped (`ShareCreatedPage::qr_svg`). `None` if the link is too long for a code.
+pub fn qr_svg(link: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+    )
+}

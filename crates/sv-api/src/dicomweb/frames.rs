@@ -40,14 +40,25 @@ pub(crate) async fn instance_frames(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = allowed(&caller, &rid, Permissions::READ)?;
-    let numbers = parse_frame_list(&list)?;
     let target = Target {
         study,
         series: Some(series),
         sop: Some(sop),
     };
-    let facts = instances(&state, record, &target).await?.remove(0);
-    let how = sv_dicomweb::accepts_frames(accept(&headers).as_deref(), &facts.transfer_syntax_uid)
+    frames_in(&state, record, target, &list, &headers).await
+}
+
+/// An instance's frames, as stored, by 1-based numbers (`1,3`).
+pub(crate) async fn frames_in(
+    state: &AppState,
+    record: sv_model::RecordId,
+    target: Target,
+    list: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let numbers = parse_frame_list(list)?;
+    let facts = instances(state, record, &target).await?.remove(0);
+    let how = sv_dicomweb::accepts_frames(accept(headers).as_deref(), &facts.transfer_syntax_uid)
         .map_err(not_acceptable)?;
     let frames = state
         .vault()

@@ -7,11 +7,11 @@
 //! use cases over the study digests and instance facts. The same tokens and permissions as the
 //! rest of the API: reading needs READ on the medical-image-study type, STOW-RS needs CREATE.
 
-mod frames;
-mod qido;
+pub(crate) mod frames;
+pub(crate) mod qido;
 mod render;
 mod stow;
-mod wado;
+pub(crate) mod wado;
 mod wado_uri;
 
 use axum::http::header::{ACCEPT, CONTENT_TYPE, WARNING};
@@ -69,7 +69,7 @@ fn base(state: &AppState, record: RecordId) -> String {
 }
 
 /// Every `Accept` header, joined (a client may send several).
-fn accept(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn accept(headers: &HeaderMap) -> Option<String> {
     let values: Vec<&str> = headers
         .get_all(ACCEPT)
         .iter()

@@ -17,7 +17,7 @@ use sv_vault::{SopResolver, StudySearch, Window, newest_first};
 use super::{accept, allowed, base, dicom_json, not_acceptable};
 use crate::{ApiError, AppState, Caller};
 
-type Pairs = Vec<(String, String)>;
+pub(crate) type Pairs = Vec<(String, String)>;
 
 macro_rules! qido_route {
     ($name:ident, $path:literal, $level:expr, ($($seg:ident),*), $params:ty, $doc:literal) => {
@@ -101,13 +101,31 @@ async fn search(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = allowed(&caller, &rid, Permissions::READ)?;
+    let base = base(&state, record);
+    search_in(&state, record, base, None, level, scope, query, headers).await
+}
+
+/// A search over `record`'s studies, or only the study `only` (a share's), with result URLs
+/// under `base`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn search_in(
+    state: &AppState,
+    record: sv_model::RecordId,
+    base: String,
+    only: Option<String>,
+    level: Level,
+    scope: Scope,
+    query: Result<Query<Pairs>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let Query(pairs) = query
         .map_err(|_| ApiError::bad_request("invalid-query", "the query string is malformed"))?;
     let query = QidoQuery::parse(level, &scope, &pairs)
         .map_err(|e| ApiError::bad_request("invalid-query", e.to_string()))?;
     sv_dicomweb::accepts_dicom_json(accept(&headers).as_deref()).map_err(not_acceptable)?;
-    let base = base(&state, record);
     let query = Arc::new(query);
+    let only = Arc::new(only);
+    let within = move |d: &StudyDigest| only.as_deref().is_none_or(|u| d.study_instance_uid == u);
     // One more than the page, to know whether results remain.
     let window = Window {
         offset: query.offset(),
@@ -119,8 +137,9 @@ async fn search(
         .vault()
         .run_io(move |vault| match level {
             Level::Study => {
-                let filter =
-                    |_: ThingId, d: &StudyDigest, _: &mut SopResolver<'_>| q.matches_study(d);
+                let filter = |_: ThingId, d: &StudyDigest, _: &mut SopResolver<'_>| {
+                    within(d) && q.matches_study(d)
+                };
                 let order = |a: (ThingId, &StudyDigest), b: (ThingId, &StudyDigest)| {
                     newest_first(a.1, b.1).then(a.0.cmp(&b.0))
                 };
@@ -142,7 +161,7 @@ async fn search(
             Level::Series => {
                 let rows = vault.search_series_blocking(
                     record,
-                    &|d| q.matches_study(d),
+                    &|d| within(d) && q.matches_study(d),
                     &|d, s| q.matches_series(d, s),
                     window,
                 )?;
@@ -155,7 +174,7 @@ async fn search(
             Level::Instance => {
                 let rows = vault.search_instances_blocking(
                     record,
-                    &|d| q.matches_study(d),
+                    &|d| within(d) && q.matches_study(d),
                     &|d, f| q.matches_instance(d, f),
                     window,
                 )?;

@@ -34,10 +34,10 @@ const WHOLE_PART: u64 = 8 << 20;
 const CHUNK: usize = 1 << 20;
 
 /// `{study}`, `{study}/series/{series}` or `…/instances/{sop}`.
-pub(super) struct Target {
-    pub(super) study: String,
-    pub(super) series: Option<String>,
-    pub(super) sop: Option<String>,
+pub(crate) struct Target {
+    pub(crate) study: String,
+    pub(crate) series: Option<String>,
+    pub(crate) sop: Option<String>,
 }
 
 macro_rules! wado_routes {
@@ -67,7 +67,7 @@ macro_rules! wado_routes {
             headers: HeaderMap,
         ) -> Result<Response, ApiError> {
             let record = allowed(&caller, &rid, Permissions::READ)?;
-            metadata(&state, record, $target, &headers).await
+            metadata(&state, record, &base(&state, record), $target, &headers).await
         }
 
         /// WADO-RS: a thumbnail (the stored preview; no patient data is drawn on it).
@@ -179,7 +179,7 @@ pub(super) async fn instances(
     Ok(found)
 }
 
-async fn retrieve(
+pub(crate) async fn retrieve(
     state: &AppState,
     record: RecordId,
     target: Target,
@@ -253,15 +253,16 @@ fn write_parts(
     send(sv_dicomweb::closing(sv_dicomweb::BOUNDARY))
 }
 
-async fn metadata(
+pub(crate) async fn metadata(
     state: &AppState,
     record: RecordId,
+    base: &str,
     target: Target,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     sv_dicomweb::accepts_dicom_json(accept(headers).as_deref()).map_err(not_acceptable)?;
     let found = instances(state, record, &target).await?;
-    let base = base(state, record);
+    let base = base.to_owned();
     // Parsing files is CPU work: it takes a worker slot, like ingest.
     let objects = state
         .vault()
@@ -281,7 +282,7 @@ async fn metadata(
     Ok(dicom_json(StatusCode::OK, &Value::Array(objects), &[]))
 }
 
-async fn preview(
+pub(crate) async fn preview(
     state: &AppState,
     record: RecordId,
     target: Target,

@@ -1,4 +1,5 @@
-//! `GET …/studies/{study}/archive`: the study's DICOM instances (and previews) as a zip, streamed.
+//! `GET …/studies/{study}/archive`: the study's DICOM instances (and previews) as a zip, streamed;
+//! the same writer serves a share's download (`/s/{link}/download.zip`).
 //!
 //! The zip is written by the `zip` crate's streaming writer (data descriptors, no seeking) on a
 //! blocking thread that reads the blobs with the blob store's synchronous, verifying reader; it
@@ -10,13 +11,13 @@ use std::io::{self, Write};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
 use bytes::Bytes;
 use sv_model::study::InstanceFacts;
-use sv_model::{BlobId, Permissions, Timestamp, TypeId};
-use sv_vault::Vault;
+use sv_model::{BlobId, Permissions, Share, Timestamp, TypeId};
+use sv_vault::{UidView, Vault};
 use tokio::sync::mpsc;
 use tracing::error;
 use zip::write::SimpleFileOptions;
@@ -48,18 +49,28 @@ pub(super) async fn study_archive(
         return Err(ApiError::not_found("study"));
     }
 
+    Ok(stream_zip(state.vault().clone(), instances, None, &study))
+}
+
+/// Streams a study's instances (and previews) as a zip. For a share, every name and file is
+/// as the share shows it (remapped and de-identified when it de-identifies).
+pub(crate) fn stream_zip(
+    vault: Vault,
+    instances: Vec<InstanceFacts>,
+    share: Option<Share>,
+    study: &str,
+) -> Response {
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    let vault = state.vault().clone();
     tokio::task::spawn_blocking(move || {
         let sink = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = write_zip(&vault, &instances, sink) {
+        if let Err(e) = write_zip(&vault, &instances, share.as_ref(), sink) {
             // The client may simply have gone; otherwise cut the body so it is not taken
             // for a whole archive.
             if e.kind() != io::ErrorKind::BrokenPipe {
-                error!(%record, error = %e, "study archive failed");
+                error!(error = %e, "study archive failed");
                 let _ = tx.blocking_send(Err(e));
             }
         }
@@ -75,32 +86,60 @@ pub(super) async fn study_archive(
             }
         })
         .collect();
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(CONTENT_TYPE, "application/zip")
-        .header(
-            CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}.zip\""),
-        )
-        .header(CACHE_CONTROL, "private, no-store")
-        .body(body)
-        .map_err(|e| ApiError::internal(&e))
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}.zip\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
 }
 
 /// Writes the whole archive (blocking).
-fn write_zip(vault: &Vault, instances: &[InstanceFacts], sink: ChannelWriter) -> io::Result<()> {
+fn write_zip(
+    vault: &Vault,
+    instances: &[InstanceFacts],
+    share: Option<&Share>,
+    sink: ChannelWriter,
+) -> io::Result<()> {
+    let uids = share.map(UidView::of);
+    let show = |uid: &str| {
+        uids.as_ref()
+            .map_or_else(|| uid.to_owned(), |u| u.show(uid))
+    };
     let mut zip = ZipWriter::new_stream(sink);
     for f in instances {
-        let name = format!("{}/{}.dcm", f.series_instance_uid, f.sop_instance_uid);
-        zip.start_file(name, options(f.received, f.length))?;
-        copy_blob(vault, &f.blob_id, &mut zip)?;
+        let name = format!(
+            "{}/{}.dcm",
+            show(&f.series_instance_uid),
+            show(&f.sop_instance_uid)
+        );
+        match share {
+            Some(share) => {
+                // A de-identified file's length is not the stored one: ZIP64 when unsure.
+                let mut o = options(f.received, f.length);
+                if share.deidentify {
+                    o = o.large_file(f.length >= u64::from(u32::MAX) / 2);
+                }
+                zip.start_file(name, o)?;
+                let mut file = vault
+                    .shared_instance_file_blocking(share, f)
+                    .map_err(io::Error::other)?;
+                io::copy(&mut file, &mut zip)?;
+            }
+            None => {
+                zip.start_file(name, options(f.received, f.length))?;
+                copy_blob(vault, &f.blob_id, &mut zip)?;
+            }
+        }
     }
     for f in instances {
         let Some(p) = &f.preview else { continue };
         let name = format!(
             "previews/{}/{}.{}",
-            f.series_instance_uid,
-            f.sop_instance_uid,
+            show(&f.series_instance_uid),
+            show(&f.sop_instance_uid),
             p.extension()
         );
         zip.start_file(name, options(f.received, p.length))?;

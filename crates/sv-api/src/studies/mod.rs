@@ -1,13 +1,13 @@
 //! Medical image studies: upload (one file, a multipart batch, a zipped CD), the study list and
 //! details, previews at study, series and instance level, and the study as a streamed zip.
 
-mod archive;
+pub(crate) mod archive;
 mod list;
 pub(crate) mod multipart;
 pub(crate) mod previews;
 mod report;
 pub(crate) mod upload;
-mod zip_in;
+pub(crate) mod zip_in;
 
 use std::convert::Infallible;
 

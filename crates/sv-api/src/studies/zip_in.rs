@@ -11,7 +11,7 @@ use super::body_error;
 use crate::{ApiError, AppState};
 
 /// Spools and ingests a zip; refused whole (nothing stored) when it is not a usable zip.
-pub(super) async fn ingest(
+pub(crate) async fn ingest(
     state: &AppState,
     record: RecordId,
     options: IngestOptions,
