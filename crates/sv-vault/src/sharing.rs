@@ -495,11 +495,22 @@ impl Vault {
         link: &str,
         now: Timestamp,
     ) -> Result<Option<ShareAccess>, VaultError> {
-        let Some(s) = self
-            .inner
-            .meta
-            .session(&SecretHash::of(session.as_bytes()))?
-        else {
+        let Some(share) = self.session_share_blocking(session, link, now)? else {
+            return Ok(None);
+        };
+        let shared_by = self.shared_by(share.record_id)?;
+        Ok(Some(ShareAccess { share, shared_by }))
+    }
+
+    /// Like [`Vault::share_session_blocking`] without who shared it: the check an image
+    /// request makes (point reads of the session, the share and the study index).
+    pub fn session_share_blocking(
+        &self,
+        session: &str,
+        link: &str,
+        now: Timestamp,
+    ) -> Result<Option<Share>, VaultError> {
+        let Some(s) = self.inner.meta.session(&SecretHash::of(session.as_bytes()))? else {
             return Ok(None);
         };
         let SessionKind::Share {
@@ -518,8 +529,7 @@ impl Vault {
         if share.id != share_id || share.record_id != record_id {
             return Ok(None);
         }
-        let shared_by = self.shared_by(record_id)?;
-        Ok(Some(ShareAccess { share, shared_by }))
+        Ok(Some(share))
     }
 
     /// The share a link names, for a client that holds only the link (a DICOMweb viewer):

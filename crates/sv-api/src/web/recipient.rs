@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
-use sv_model::Timestamp;
+use sv_model::{Share, Timestamp};
 use sv_model::study::InstanceFacts;
 use sv_vault::{OpenOutcome, ShareAccess, StudyListing, UidView};
 use sv_web::Layout;
@@ -262,6 +262,25 @@ async fn access(state: &AppState, link: &str, headers: &HeaderMap) -> Result<Sha
     }
 }
 
+/// The share behind the session cookie, for an image: without the reads a page needs.
+fn share_only(state: &AppState, link: &str, headers: &HeaderMap) -> Result<Share, Page> {
+    if !plausible(link) {
+        return Err(Page::LinkNotValid);
+    }
+    let Some(session) = cookies::read(state, headers, Jar::Share) else {
+        return Err(Page::redirect(format!("/s/{link}")));
+    };
+    // Point reads of hot keys, inline like the owner's preview route.
+    match state
+        .vault()
+        .session_share_blocking(&session, link, Timestamp::now())
+    {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Page::redirect(format!("/s/{link}"))),
+        Err(e) => Err(super::internal(&e)),
+    }
+}
+
 async fn listing(state: &AppState, access: &ShareAccess) -> Result<StudyListing, Page> {
     let share = access.share.clone();
     match io(state, move |v| v.shared_study_blocking(&share)).await? {
@@ -355,8 +374,7 @@ fn no_store(mut r: Response) -> Response {
 
 async fn study_preview(State(state): St, Path(link): Path<String>, headers: HeaderMap) -> Response {
     let result = async {
-        let access = access(&state, &link, &headers).await?;
-        let share = &access.share;
+        let share = &share_only(&state, &link, &headers)?;
         let derived = state
             .vault()
             .derived_previews(share.record_id, &share.study_instance_uid)
@@ -411,11 +429,13 @@ async fn image(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let access = access(&state, &link, &headers).await?;
-        let share = &access.share;
+        let share = &share_only(&state, &link, &headers)?;
         let uids = UidView::of(share);
         let preview = if uids.deidentifies() {
-            let listing = listing(&state, &access).await?;
+            let share = share.clone();
+            let listing = io(&state, move |v| v.shared_study_blocking(&share))
+                .await?
+                .ok_or(Page::LinkNotValid)?;
             model::instance_by_key(&listing, &key, &|u| uids.show(u))
                 .and_then(|f| f.preview.clone())
         } else {
