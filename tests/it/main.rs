@@ -3,12 +3,14 @@
 mod access_matrix;
 mod auth;
 mod bad_input;
+mod browser;
 mod cli;
 mod dicomweb;
 mod fhir;
 mod fhir_graphql;
 mod http;
 mod lifecycle;
+mod mail;
 mod rendered;
 mod server;
 mod tour;

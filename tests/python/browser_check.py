@@ -145,7 +145,10 @@ def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads):
                       .is_displayed() and d.find_element(By.CSS_SELECTOR, "[data-upload-report]"),
                       "the folder upload's report")
         bar = patient.find_element(By.ID, "upload-bar")
-        check("the progress bar reached the end", float(bar.get_attribute("value")) >= 100)
+        check("the progress bar reached the end",
+              float(bar.get_attribute("value")) == float(bar.get_attribute("max")))
+        check("the status says done",
+              "Done" in patient.find_element(By.CSS_SELECTOR, "[data-upload-status]").text)
         check("the folder's instances are reported stored",
               "stored" in report.text.lower())
         shots.take(patient, "upload-folder-done")
@@ -154,8 +157,9 @@ def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads):
         form_post(patient, "Upload")
         wait(patient, lambda d: d.find_element(By.CSS_SELECTOR, "[data-upload-report]")
              .is_displayed(), "the zip upload's report")
+        bar = patient.find_element(By.ID, "upload-bar")
         check("the zip upload finished",
-              float(patient.find_element(By.ID, "upload-bar").get_attribute("value")) >= 100)
+              float(bar.get_attribute("value")) == float(bar.get_attribute("max")))
         shots.take(patient, "upload-zip-done")
 
         # --- the study list and previews ------------------------------------------------

@@ -114,10 +114,16 @@ pub struct ClientArgs {
 #[derive(Debug, Subcommand)]
 pub enum RecordCommand {
     /// Create a record; prints its id and a token with every permission on it.
+    ///
+    /// With --email, the owner can also sign in to the web pages by a link mailed there (when
+    /// the server has [smtp]); the record token works for signing in either way.
     Create {
         /// The person's name, as the record shows it.
         #[arg(long)]
         name: String,
+        /// The owner's e-mail address, where one-time sign-in links for the web pages go.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
         /// Admin token [default: STUDYVAULT_ADMIN_TOKEN, else <data>/admin.token].
         #[arg(long, value_name = "TOKEN", value_parser = parse_secret)]
         token: Option<Secret>,

@@ -1,11 +1,13 @@
 //! Configuration: defaults, then `studyvault.toml`, then `STUDYVAULT_*` environment, then flags.
 //!
 //! Only the binary reads configuration; the inner crates get plain structs built here
-//! ([`Config::vault_config`]). Secrets (the admin token) are a [`Secret`], which never shows in
-//! `Debug` output, logs or `studyvault config`.
+//! ([`Config::vault_config`], [`Config::mail_config`]). Secrets (the admin token, the SMTP URL,
+//! which may carry a password) are a [`Secret`], which never shows in `Debug` output, logs or
+//! `studyvault config`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ pub struct Config {
     /// Address the server listens on.
     pub listen: SocketAddr,
     /// The URL clients reach the server at (share links are built on it); default
-    /// `http://<listen>`.
+    /// `http://<listen>`, or `https://<listen>` when `[tls]` is set.
     pub public_url: String,
     /// Admin token; absent means `<data>/admin.token` (generated at first start).
     #[serde(
@@ -41,6 +43,48 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub preview: PreviewConfig,
     pub cors: CorsConfig,
+    pub shares: SharesConfig,
+    pub smtp: SmtpConfig,
+    pub tls: TlsConfig,
+}
+
+/// How long share links live.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharesConfig {
+    /// Days a share link lives when its owner does not say.
+    pub default_expiry_days: u32,
+    /// The most days an owner may ask for.
+    pub max_expiry_days: u32,
+}
+
+/// The mail server share links and sign-in links go out through; none configured means no
+/// mail is sent (links are still shown to the owner).
+#[derive(Debug, Clone, Serialize)]
+pub struct SmtpConfig {
+    /// `smtp://`, `smtp+starttls://` or `smtps://`, with `user:password@` if the relay wants
+    /// it: hence a secret.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::secret::optional"
+    )]
+    pub url: Option<Secret>,
+    /// The `From` mailbox: `noreply@example.org` or `studyvault <noreply@example.org>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Seconds one send may take, connecting included.
+    pub timeout_secs: u64,
+    /// Seconds before the first retry of a failed send; each next wait doubles (at most an
+    /// hour), for up to three days.
+    pub retry_first_secs: u64,
+}
+
+/// HTTPS served by studyvault itself: PEM files of the certificate chain and its key.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TlsConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// Which web origins may call the FHIR and DICOMweb routes from a browser (a viewer such as
@@ -118,6 +162,17 @@ impl Default for Config {
                 jpeg_quality: preview.jpeg_quality,
             },
             cors: CorsConfig::default(),
+            shares: SharesConfig {
+                default_expiry_days: 7,
+                max_expiry_days: 90,
+            },
+            smtp: SmtpConfig {
+                url: None,
+                from: None,
+                timeout_secs: 30,
+                retry_first_secs: sv_vault::RetryPolicy::default().first.as_secs(),
+            },
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -142,6 +197,36 @@ pub struct Layer {
     pub preview: PreviewLayer,
     #[serde(default)]
     pub cors: CorsLayer,
+    #[serde(default)]
+    pub shares: SharesLayer,
+    #[serde(default)]
+    pub smtp: SmtpLayer,
+    #[serde(default)]
+    pub tls: TlsLayer,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesLayer {
+    pub default_expiry_days: Option<u32>,
+    pub max_expiry_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpLayer {
+    #[serde(default, with = "crate::secret::optional")]
+    pub url: Option<Secret>,
+    pub from: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub retry_first_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsLayer {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -283,6 +368,17 @@ impl Config {
             ]
         );
         overlay!(self.cors, layer.cors, [allowed_origins]);
+        overlay!(
+            self.shares,
+            layer.shares,
+            [default_expiry_days, max_expiry_days]
+        );
+        overlay!(
+            self.smtp,
+            layer.smtp,
+            [url, from, timeout_secs, retry_first_secs]
+        );
+        overlay!(self.tls, layer.tls, [cert_file, key_file]);
         Ok(())
     }
 
@@ -319,11 +415,69 @@ impl Config {
                 );
             }
         }
+        let s = &self.shares;
+        if !(1 <= s.default_expiry_days
+            && s.default_expiry_days <= s.max_expiry_days
+            && s.max_expiry_days <= 365)
+        {
+            bail!("shares: need 1 <= shares.default_expiry_days <= shares.max_expiry_days <= 365");
+        }
+        self.validate_smtp()?;
+        // An empty path (`STUDYVAULT_TLS_CERT_FILE=`) unsets a file's setting.
+        self.tls.cert_file.take_if(|p| p.as_os_str().is_empty());
+        self.tls.key_file.take_if(|p| p.as_os_str().is_empty());
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            bail!("tls.cert_file and tls.key_file go together: set both or neither");
+        }
         if self.public_url.is_empty() {
-            self.public_url = format!("http://{}", self.listen);
+            let scheme = if self.tls_enabled() { "https" } else { "http" };
+            self.public_url = format!("{scheme}://{}", self.listen);
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
         Ok(())
+    }
+
+    /// `[smtp]`: both `url` and `from` or neither (empty counts as unset), and a usable
+    /// configuration, checked the way the mailer will read it. Messages never quote the URL.
+    fn validate_smtp(&mut self) -> anyhow::Result<()> {
+        let smtp = &mut self.smtp;
+        smtp.url.take_if(|u| u.expose().trim().is_empty());
+        smtp.from.take_if(|f| f.trim().is_empty());
+        if smtp.url.is_some() != smtp.from.is_some() {
+            bail!("smtp.url and smtp.from go together: set both or neither");
+        }
+        if smtp.timeout_secs == 0 || smtp.retry_first_secs == 0 {
+            bail!("smtp.timeout_secs and smtp.retry_first_secs must be at least 1");
+        }
+        if let Some(mail) = self.mail_config() {
+            // Builds the transport without connecting: the URL, the sender and the timeout are
+            // checked at startup (and by `studyvault config`), not at the first share.
+            sv_vault::Mailer::new(&mail).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The mail configuration, when `[smtp]` is set.
+    pub fn mail_config(&self) -> Option<sv_vault::MailConfig> {
+        let (url, from) = (self.smtp.url.as_ref()?, self.smtp.from.as_ref()?);
+        Some(sv_vault::MailConfig {
+            url: url.expose().trim().to_owned(),
+            from: from.trim().to_owned(),
+            timeout: Duration::from_secs(self.smtp.timeout_secs),
+        })
+    }
+
+    /// How failed sends are retried.
+    pub fn retry_policy(&self) -> sv_vault::RetryPolicy {
+        sv_vault::RetryPolicy {
+            first: Duration::from_secs(self.smtp.retry_first_secs),
+            ..sv_vault::RetryPolicy::default()
+        }
+    }
+
+    /// Whether the server speaks HTTPS itself (`[tls]` set).
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.cert_file.is_some() && self.tls.key_file.is_some()
     }
 
     pub fn preview_format(&self) -> anyhow::Result<sv_dicom::PreviewFormat> {
@@ -353,6 +507,12 @@ impl Config {
                 jpeg_quality: p.jpeg_quality,
             },
             workers: self.workers,
+            sharing: sv_vault::SharingConfig {
+                public_url: self.public_url.clone(),
+                default_expires_in: days(self.shares.default_expiry_days),
+                max_expires_in: days(self.shares.max_expiry_days),
+                ..sv_vault::SharingConfig::default()
+            },
         })
     }
 
@@ -360,6 +520,10 @@ impl Config {
     pub fn to_toml(&self) -> anyhow::Result<String> {
         Ok(toml::to_string_pretty(self)?)
     }
+}
+
+fn days(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 86_400)
 }
 
 /// `*`, or `http(s)://host[:port]` with nothing after (an origin has no path).
@@ -405,3 +569,7 @@ mod cors_tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

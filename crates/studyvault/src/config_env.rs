@@ -44,6 +44,14 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("preview"), "max_long_side", Kind::Integer),
     (Some("preview"), "jpeg_quality", Kind::Integer),
     (Some("cors"), "allowed_origins", Kind::List),
+    (Some("shares"), "default_expiry_days", Kind::Integer),
+    (Some("shares"), "max_expiry_days", Kind::Integer),
+    (Some("smtp"), "url", Kind::Text),
+    (Some("smtp"), "from", Kind::Text),
+    (Some("smtp"), "timeout_secs", Kind::Integer),
+    (Some("smtp"), "retry_first_secs", Kind::Integer),
+    (Some("tls"), "cert_file", Kind::Text),
+    (Some("tls"), "key_file", Kind::Text),
 ];
 
 /// Variables that are `STUDYVAULT_*` but not configuration keys.

@@ -12,9 +12,11 @@ mod config;
 mod config_env;
 mod export;
 mod maintenance;
+mod public_url;
 mod record;
 mod secret;
 mod serve;
+mod tls;
 mod upload;
 
 use clap::Parser;
