@@ -57,10 +57,14 @@ fn run(base: &str, route: &Route, connections: usize) -> (f64, f64, f64) {
             })
         })
         .collect();
-    let mut all: Vec<Duration> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut all: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     all.sort();
     let rps = all.len() as f64 / PER_LEVEL.as_secs_f64();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+    let pct =
+        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
     (rps, pct(0.50), pct(0.99))
 }
 
@@ -71,7 +75,10 @@ fn main() {
         .unwrap();
     let vault = Vault::open(dir.path(), VaultConfig::default()).unwrap();
     let (record, owner) = vault.create_record_blocking("Bench Person").unwrap();
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/dicom/dicomdirtests/98892003/MR700");
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/dicom/dicomdirtests/98892003/MR700"
+    );
     let mut sops = Vec::new();
     let mut study = String::new();
     for entry in std::fs::read_dir(fixtures).unwrap() {
@@ -149,13 +156,19 @@ fn main() {
         sops.len(),
         PER_LEVEL.as_secs()
     );
-    println!("{:<26} {:>5} {:>10} {:>9} {:>9}", "route", "conns", "req/s", "p50 ms", "p99 ms");
+    println!(
+        "{:<26} {:>5} {:>10} {:>9} {:>9}",
+        "route", "conns", "req/s", "p50 ms", "p99 ms"
+    );
     let mut ratios = Vec::new();
     for &n in &LEVELS {
         let mut rps = Vec::new();
         for route in &routes {
             let (r, p50, p99) = run(&base, route, n);
-            println!("{:<26} {:>5} {:>10.0} {:>9.3} {:>9.3}", route.name, n, r, p50, p99);
+            println!(
+                "{:<26} {:>5} {:>10.0} {:>9.3} {:>9.3}",
+                route.name, n, r, p50, p99
+            );
             rps.push(r);
         }
         ratios.push((n, rps[1] / rps[0]));

@@ -95,10 +95,7 @@ pub struct ShareLanding {
 #[derive(Debug)]
 pub enum OpenOutcome {
     /// A share session: its secret goes into the recipient's cookie.
-    Opened {
-        session: Secret,
-        share: Box<Share>,
-    },
+    Opened { session: Secret, share: Box<Share> },
     /// Wrong passcode; the share is still usable with `attempts_left` tries.
     WrongPasscode { attempts_left: u32 },
     /// Unknown, expired, revoked or locked (now or by this attempt): all the same outside.
@@ -510,7 +507,11 @@ impl Vault {
         link: &str,
         now: Timestamp,
     ) -> Result<Option<Share>, VaultError> {
-        let Some(s) = self.inner.meta.session(&SecretHash::of(session.as_bytes()))? else {
+        let Some(s) = self
+            .inner
+            .meta
+            .session(&SecretHash::of(session.as_bytes()))?
+        else {
             return Ok(None);
         };
         let SessionKind::Share {

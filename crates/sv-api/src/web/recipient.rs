@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
-use sv_model::{Share, Timestamp};
 use sv_model::study::InstanceFacts;
+use sv_model::{Share, Timestamp};
 use sv_vault::{OpenOutcome, ShareAccess, StudyListing, UidView};
 use sv_web::Layout;
 use sv_web::recipient::{
