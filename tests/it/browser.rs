@@ -193,3 +193,50 @@ fn a_viewer_with_only_the_share_link_reaches_that_study_over_dicomweb() {
     );
     assert!(!has_link(&server.logs()), "a share link is in the log");
 }
+
+#[test]
+fn a_browser_session_over_tls_gets_secure_cookies_and_hsts() {
+    if !browser_available() {
+        return;
+    }
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls");
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let mut plain = Server::start_with(Options {
+        data: Some(data.clone()),
+        ..Options::default()
+    });
+    let (_, owner) = plain.create_record("Jane Doe");
+    assert!(plain.stop(), "the plain server stops cleanly");
+    drop(plain);
+    // The same data directory, now served over HTTPS with the throwaway certificate.
+    let server = Server::start_with(Options {
+        data: Some(data),
+        env: vec![
+            (
+                "STUDYVAULT_TLS_CERT_FILE".into(),
+                tls.join("localhost.cert.pem").display().to_string(),
+            ),
+            (
+                "STUDYVAULT_TLS_KEY_FILE".into(),
+                tls.join("localhost.key.pem").display().to_string(),
+            ),
+        ],
+        ..Options::default()
+    });
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let out = Command::new(python())
+        .arg(python_script("tls_check.py"))
+        .arg(server.url(""))
+        .arg(&owner)
+        .arg(&shots)
+        .output()
+        .expect("run tls_check.py");
+    assert!(
+        out.status.success(),
+        "TLS browser check failed:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.logs()
+    );
+}
