@@ -104,6 +104,13 @@ fn a_link_opens_until_it_is_revoked_and_reading_it_changes_nothing() {
     assert_eq!(opened.views, 1);
     assert!(
         f.vault
+            .image_share_blocking(None, &link, now)
+            .unwrap()
+            .is_some(),
+        "without a passcode the link alone reaches the images, as it reaches DICOMweb"
+    );
+    assert!(
+        f.vault
             .share_session_blocking(session.expose(), &link, now)
             .unwrap()
             .is_some()

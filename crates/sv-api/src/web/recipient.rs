@@ -262,18 +262,17 @@ async fn access(state: &AppState, link: &str, headers: &HeaderMap) -> Result<Sha
     }
 }
 
-/// The share behind the session cookie, for an image: without the reads a page needs.
+/// The share an image request reaches (the link alone on a share without passcode, else the
+/// session too): without the reads a page needs.
 fn share_only(state: &AppState, link: &str, headers: &HeaderMap) -> Result<Share, Page> {
     if !plausible(link) {
         return Err(Page::LinkNotValid);
     }
-    let Some(session) = cookies::read(state, headers, Jar::Share) else {
-        return Err(Page::redirect(format!("/s/{link}")));
-    };
+    let session = cookies::read(state, headers, Jar::Share);
     // Point reads of hot keys, inline like the owner's preview route.
     match state
         .vault()
-        .session_share_blocking(&session, link, Timestamp::now())
+        .image_share_blocking(session.as_deref(), link, Timestamp::now())
     {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(Page::redirect(format!("/s/{link}"))),
