@@ -114,21 +114,23 @@ impl Vault {
         .await
     }
 
-    /// The stored preview of instance `sop` if it belongs to `series` of the live study
-    /// `study` (an inline point read, see the module notes). `None`: no such instance there;
-    /// `Some(None)`: the instance has no preview.
+    /// The stored preview of instance `sop` if it belongs to the live study `study` (and to
+    /// `series`, when given): an inline point read, see the module notes. `None`: no such
+    /// instance there; `Some(None)`: the instance has no preview.
     pub fn instance_preview(
         &self,
         record: RecordId,
         study: &str,
-        series: &str,
+        series: Option<&str>,
         sop: &str,
     ) -> Result<Option<Option<PreviewRef>>, VaultError> {
         let meta = &self.inner.meta;
         let Some((thing, facts)) = meta.instance(record, sop)? else {
             return Ok(None);
         };
-        if facts.study_instance_uid != study || facts.series_instance_uid != series {
+        if facts.study_instance_uid != study
+            || series.is_some_and(|s| facts.series_instance_uid != s)
+        {
             return Ok(None);
         }
         if meta.study_thing(record, study)? != Some(thing) {

@@ -492,45 +492,43 @@ impl Vault {
         link: &str,
         now: Timestamp,
     ) -> Result<Option<ShareAccess>, VaultError> {
-        let Some(share) = self.session_share_blocking(session, link, now)? else {
+        let Some(share) = self.session_share(session, link, now)? else {
             return Ok(None);
         };
         let shared_by = self.shared_by(share.record_id)?;
         Ok(Some(ShareAccess { share, shared_by }))
     }
 
-    /// Like [`Vault::share_session_blocking`] without who shared it: the check an image
-    /// request makes (point reads of the session, the share and the study index).
-    pub fn session_share_blocking(
+    /// The usable share a link names, if `session` is a live share session bound to it.
+    fn session_share(
         &self,
         session: &str,
         link: &str,
         now: Timestamp,
     ) -> Result<Option<Share>, VaultError> {
+        let Some(share) = self.usable_share(&SecretHash::of(link.as_bytes()), now)? else {
+            return Ok(None);
+        };
+        Ok(self.session_holds(session, &share, now)?.then_some(share))
+    }
+
+    /// Whether `session` is a live share session of `share`.
+    fn session_holds(
+        &self,
+        session: &str,
+        share: &Share,
+        now: Timestamp,
+    ) -> Result<bool, VaultError> {
         let Some(s) = self
             .inner
             .meta
             .session(&SecretHash::of(session.as_bytes()))?
         else {
-            return Ok(None);
+            return Ok(false);
         };
-        let SessionKind::Share {
-            record_id,
-            share_id,
-        } = s.kind
-        else {
-            return Ok(None);
-        };
-        if now >= s.expires {
-            return Ok(None);
-        }
-        let Some(share) = self.usable_share(&SecretHash::of(link.as_bytes()), now)? else {
-            return Ok(None);
-        };
-        if share.id != share_id || share.record_id != record_id {
-            return Ok(None);
-        }
-        Ok(Some(share))
+        let bound = matches!(s.kind, SessionKind::Share { record_id, share_id }
+            if record_id == share.record_id && share_id == share.id);
+        Ok(bound && now < s.expires)
     }
 
     /// The share an image request reaches: with the link alone when the share has no
@@ -545,22 +543,12 @@ impl Vault {
         let Some(share) = self.usable_share(&SecretHash::of(link.as_bytes()), now)? else {
             return Ok(None);
         };
-        if share.passcode.is_none() {
-            return Ok(Some(share));
-        }
-        let Some(session) = session else {
-            return Ok(None);
-        };
-        let Some(s) = self
-            .inner
-            .meta
-            .session(&SecretHash::of(session.as_bytes()))?
-        else {
-            return Ok(None);
-        };
-        let bound = matches!(s.kind, SessionKind::Share { record_id, share_id }
-            if record_id == share.record_id && share_id == share.id);
-        Ok((bound && now < s.expires).then_some(share))
+        let open = share.passcode.is_none()
+            || match session {
+                Some(s) => self.session_holds(s, &share, now)?,
+                None => false,
+            };
+        Ok(open.then_some(share))
     }
 
     /// The share a link names, for a client that holds only the link (a DICOMweb viewer):

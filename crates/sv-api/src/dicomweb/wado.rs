@@ -303,7 +303,7 @@ pub(crate) async fn preview(
     {
         (Some(series), Some(sop)) => {
             let found = vault
-                .instance_preview(record, &target.study, series, sop)?
+                .instance_preview(record, &target.study, Some(series), sop)?
                 .ok_or_else(|| ApiError::not_found("instance"))?;
             (found, INSTANCE_CACHING)
         }

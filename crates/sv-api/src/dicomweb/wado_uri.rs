@@ -105,7 +105,7 @@ pub(super) async fn wado_uri(
     }
     let vault = state.vault();
     let preview = vault
-        .instance_preview(record, &study, &series, &object)?
+        .instance_preview(record, &study, Some(&series), &object)?
         .ok_or_else(|| ApiError::not_found("instance"))?;
     if let (Some(wanted), Some(p)) = (&content_type, &preview)
         && *wanted != p.media_type

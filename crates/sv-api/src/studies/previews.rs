@@ -112,7 +112,7 @@ pub(super) async fn instance_preview(
 ) -> Result<Response, ApiError> {
     let record = readable(&caller, &rid)?;
     let vault = state.vault();
-    let Some(preview) = vault.instance_preview(record, &study, &series, &sop)? else {
+    let Some(preview) = vault.instance_preview(record, &study, Some(&series), &sop)? else {
         return Err(ApiError::not_found("instance"));
     };
     let served = load(vault, preview, &headers).await?;

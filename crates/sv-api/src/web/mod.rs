@@ -219,5 +219,33 @@ where
     state.vault().run_io(job).await.map_err(|e| internal(&e))
 }
 
+/// A time as the pages show it: `2026-12-14 09:30 UTC`.
+pub(crate) fn utc_minutes(t: sv_model::Timestamp) -> String {
+    let t = t.to_rfc3339();
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => t,
+    }
+}
+
+/// A page image's answer: the stored preview, or the page saying why there is none.
+pub(crate) async fn preview_answer(
+    state: &AppState,
+    preview: Option<sv_model::study::PreviewRef>,
+    headers: &HeaderMap,
+    caching: &'static str,
+    missing: &'static str,
+) -> Result<Response, Page> {
+    let served = crate::studies::previews::load(state.vault(), preview, headers)
+        .await
+        .map_err(|_| Page::Error(StatusCode::NOT_FOUND, missing))?;
+    crate::studies::previews::respond(served, caching, None).map_err(|_| {
+        Page::Error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The preview could not be sent.",
+        )
+    })
+}
+
 /// Axum's `State` for handlers in this module tree.
 pub(crate) type St = State<AppState>;

@@ -1,25 +1,68 @@
 //! A stored study as the pages show it: series in number order, images in instance-number
 //! order, and the URLs of each (patient or recipient ones, from a [`Urls`]).
 //!
-//! Series are addressed by their position (1, 2, …) and images by a key the [`Urls`] chooses
-//! (the SOP Instance UID, or its remapped form on a de-identified share), so page URLs carry
-//! no identifier a de-identified share must hide.
+//! Series are addressed by their position (1, 2, …) and images by the SOP Instance UID as the
+//! viewer may see it (remapped on a de-identifying share), so page URLs carry no identifier a
+//! de-identified share must hide.
 
+use sv_model::Share;
 use sv_model::study::InstanceFacts;
-use sv_vault::StudyListing;
+use sv_vault::{StudyListing, UidView};
 use sv_web::studies::{SeriesCard, StudySummary};
 use sv_web::viewer::{ImageTile, SeriesView, ViewerView, image_alt};
 
-/// Where a study's pages and images live.
-pub(crate) trait Urls {
-    fn study(&self) -> String;
+use crate::representation::encode_segment;
+
+/// Where a study's pages and images live: under `base` (`/studies/{uid}` for the patient,
+/// `/s/{link}` for a recipient), images keyed by SOP Instance UID as the share shows it.
+pub(crate) struct Urls {
+    base: String,
+    uids: Option<UidView>,
+}
+
+impl Urls {
+    /// The patient's: every UID as stored.
+    pub(crate) fn patient(study: &str) -> Urls {
+        Urls {
+            base: format!("/studies/{}", encode_segment(study)),
+            uids: None,
+        }
+    }
+
+    /// A recipient's: image keys remapped when the share de-identifies.
+    pub(crate) fn share(link: &str, share: &Share) -> Urls {
+        Urls {
+            base: format!("/s/{link}"),
+            uids: Some(UidView::of(share)),
+        }
+    }
+
+    pub(crate) fn study(&self) -> String {
+        self.base.clone()
+    }
     /// Series by position, from 1.
-    fn series(&self, n: usize) -> String;
-    fn viewer(&self, n: usize, i: usize) -> String;
-    fn viewer_page(&self, n: usize) -> String;
-    fn study_preview(&self) -> String;
-    fn series_preview(&self, n: usize) -> String;
-    fn image(&self, f: &InstanceFacts) -> String;
+    pub(crate) fn series(&self, n: usize) -> String {
+        format!("{}/series/{n}", self.base)
+    }
+    pub(crate) fn viewer(&self, n: usize, i: usize) -> String {
+        format!("{}/series/{n}/view?i={i}", self.base)
+    }
+    pub(crate) fn viewer_page(&self, n: usize) -> String {
+        format!("{}/series/{n}/view", self.base)
+    }
+    pub(crate) fn study_preview(&self) -> String {
+        format!("{}/preview", self.base)
+    }
+    pub(crate) fn series_preview(&self, n: usize) -> String {
+        format!("{}/series/{n}/preview", self.base)
+    }
+    pub(crate) fn image(&self, f: &InstanceFacts) -> String {
+        let key = match &self.uids {
+            Some(u) => u.show(&f.sop_instance_uid),
+            None => f.sop_instance_uid.clone(),
+        };
+        format!("{}/images/{}", self.base, encode_segment(&key))
+    }
 }
 
 /// One series of a study, its instances in viewing order.
@@ -51,6 +94,13 @@ impl SeriesModel<'_> {
     fn description(&self) -> Option<String> {
         self.first().series.description.clone()
     }
+}
+
+/// The SeriesInstanceUID of the series at position `n` (from 1).
+pub(crate) fn series_uid(listing: &StudyListing, n: usize) -> Option<String> {
+    series(listing)
+        .get(n.checked_sub(1)?)
+        .map(|s| s.uid.to_owned())
 }
 
 /// The study's series, by series number then UID; instances by instance number then UID.
@@ -102,7 +152,7 @@ pub(crate) fn summary(listing: &StudyListing) -> StudySummary {
     }
 }
 
-pub(crate) fn series_cards(listing: &StudyListing, urls: &dyn Urls) -> Vec<SeriesCard> {
+pub(crate) fn series_cards(listing: &StudyListing, urls: &Urls) -> Vec<SeriesCard> {
     series(listing)
         .iter()
         .enumerate()
@@ -126,7 +176,7 @@ pub(crate) fn series_cards(listing: &StudyListing, urls: &dyn Urls) -> Vec<Serie
 }
 
 /// The series at position `n` (from 1) as its grid and viewer show it.
-pub(crate) fn series_view(listing: &StudyListing, n: usize, urls: &dyn Urls) -> Option<SeriesView> {
+pub(crate) fn series_view(listing: &StudyListing, n: usize, urls: &Urls) -> Option<SeriesView> {
     let all = series(listing);
     let s = all.get(n.checked_sub(1)?)?;
     let count = s.instances.len();
@@ -167,7 +217,7 @@ pub(crate) fn viewer_view(
     n: usize,
     index: u32,
     allow_download: bool,
-    urls: &dyn Urls,
+    urls: &Urls,
 ) -> Option<ViewerView> {
     let series = series_view(listing, n, urls)?;
     let count = u32::try_from(series.images.len())

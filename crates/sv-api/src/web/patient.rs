@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
-use sv_model::study::InstanceFacts;
 use sv_model::{MailState, Permissions, RecordId, Secret, Share, Timestamp, TokenId, TypeId};
 use sv_vault::{
     Batch, BatchItem, IngestOptions, IngestStatus, NewShare, PatientSession, Reason, StudyListing,
@@ -34,11 +33,11 @@ use sv_web::{Layout, Section};
 use super::cookies::{self, Jar};
 use super::model::{self, Urls};
 use super::{
-    Page, St, form_token, form_token_ok, internal, io, pre_session_ok, pre_session_token, render,
+    Page, St, form_token, form_token_ok, internal, io, pre_session_ok, pre_session_token,
+    preview_answer, render, utc_minutes,
 };
 use crate::AppState;
-use crate::representation::encode_segment;
-use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING, load, respond};
+use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING};
 
 pub(super) fn routes(state: &AppState) -> Router<AppState> {
     let limit = usize::try_from(state.config().limits.max_upload_bytes).unwrap_or(usize::MAX);
@@ -325,46 +324,6 @@ async fn signout(State(state): St, headers: HeaderMap, Form(form): Form<CsrfForm
 
 // --- studies -----------------------------------------------------------------------------
 
-struct PatientUrls {
-    base: String,
-}
-
-impl PatientUrls {
-    fn new(study: &str) -> PatientUrls {
-        PatientUrls {
-            base: format!("/studies/{}", encode_segment(study)),
-        }
-    }
-}
-
-impl Urls for PatientUrls {
-    fn study(&self) -> String {
-        self.base.clone()
-    }
-    fn series(&self, n: usize) -> String {
-        format!("{}/series/{n}", self.base)
-    }
-    fn viewer(&self, n: usize, i: usize) -> String {
-        format!("{}/series/{n}/view?i={i}", self.base)
-    }
-    fn viewer_page(&self, n: usize) -> String {
-        format!("{}/series/{n}/view", self.base)
-    }
-    fn study_preview(&self) -> String {
-        format!("{}/preview", self.base)
-    }
-    fn series_preview(&self, n: usize) -> String {
-        format!("{}/series/{n}/preview", self.base)
-    }
-    fn image(&self, f: &InstanceFacts) -> String {
-        format!(
-            "{}/images/{}",
-            self.base,
-            encode_segment(&f.sop_instance_uid)
-        )
-    }
-}
-
 async fn listing_of(state: &AppState, p: &Patient, study: &str) -> Result<StudyListing, Page> {
     p.require(Permissions::READ)?;
     let (record, uid) = (p.record(), study.to_owned());
@@ -395,7 +354,7 @@ async fn studies(State(state): St, headers: HeaderMap) -> Page {
             let studies = all
                 .iter()
                 .map(|l| {
-                    let urls = PatientUrls::new(&l.study_instance_uid);
+                    let urls = Urls::patient(&l.study_instance_uid);
                     StudyListItem {
                         url: urls.study(),
                         preview_url: l.derived.study.is_some().then(|| urls.study_preview()),
@@ -417,7 +376,7 @@ async fn study(State(state): St, Path(uid): Path<String>, headers: HeaderMap) ->
         async {
             let p = patient(&state, &headers).await?;
             let listing = listing_of(&state, &p, &uid).await?;
-            let urls = PatientUrls::new(&uid);
+            let urls = Urls::patient(&uid);
             let summary = model::summary(&listing);
             Ok(render(&StudyPage {
                 layout: p.layout(summary.title(), Section::Studies),
@@ -440,7 +399,7 @@ async fn series(
         async {
             let p = patient(&state, &headers).await?;
             let listing = listing_of(&state, &p, &uid).await?;
-            let series = model::series_view(&listing, n, &PatientUrls::new(&uid)).ok_or(
+            let series = model::series_view(&listing, n, &Urls::patient(&uid)).ok_or(
                 Page::Error(StatusCode::NOT_FOUND, "There is no such series."),
             )?;
             Ok(render(&SeriesPage {
@@ -468,7 +427,7 @@ async fn viewer(
             let p = patient(&state, &headers).await?;
             let listing = listing_of(&state, &p, &uid).await?;
             let viewer =
-                model::viewer_view(&listing, n, q.i.unwrap_or(1), true, &PatientUrls::new(&uid))
+                model::viewer_view(&listing, n, q.i.unwrap_or(1), true, &Urls::patient(&uid))
                     .ok_or(Page::Error(
                         StatusCode::NOT_FOUND,
                         "There is no such series.",
@@ -495,15 +454,15 @@ async fn study_preview(State(state): St, Path(uid): Path<String>, headers: Heade
                 StatusCode::NOT_FOUND,
                 "There is no such study.",
             ))?;
-        let served = load(state.vault(), derived.study.clone(), &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "This study has no preview."))?;
-        respond(served, DERIVED_CACHING, None).map_err(|_| {
-            Page::Error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The preview could not be sent.",
-            )
-        })
+        let missing = "This study has no preview.";
+        preview_answer(
+            &state,
+            derived.study.clone(),
+            &headers,
+            DERIVED_CACHING,
+            missing,
+        )
+        .await
     };
     r.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -516,24 +475,13 @@ async fn series_preview(
     let r = async {
         let p = patient(&state, &headers).await?;
         let listing = listing_of(&state, &p, &uid).await?;
-        let all = model::series(&listing);
-        let series_uid =
-            all.get(n.wrapping_sub(1))
-                .map(|s| s.uid.to_owned())
-                .ok_or(Page::Error(
-                    StatusCode::NOT_FOUND,
-                    "There is no such series.",
-                ))?;
-        let preview = listing.derived.series.get(&series_uid).cloned().flatten();
-        let served = load(state.vault(), preview, &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "This series has no preview."))?;
-        respond(served, DERIVED_CACHING, None).map_err(|_| {
-            Page::Error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The preview could not be sent.",
-            )
-        })
+        let series = model::series_uid(&listing, n).ok_or(Page::Error(
+            StatusCode::NOT_FOUND,
+            "There is no such series.",
+        ))?;
+        let preview = listing.derived.series.get(&series).cloned().flatten();
+        let missing = "This series has no preview.";
+        preview_answer(&state, preview, &headers, DERIVED_CACHING, missing).await
     };
     r.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -546,25 +494,17 @@ async fn image(
     let r = async {
         let p = patient(&state, &headers).await?;
         p.require(Permissions::READ)?;
-        let record = p.record();
-        let (u, s) = (uid.clone(), sop.clone());
-        let facts = io(&state, move |v| v.study_instances_blocking(record, &u))
-            .await?
-            .into_iter()
-            .find(|f| f.sop_instance_uid == s)
+        // Point reads of the SOP index and the study, like the API's instance preview.
+        let preview = state
+            .vault()
+            .instance_preview(p.record(), &uid, None, &sop)
+            .map_err(|e| internal(&e))?
             .ok_or(Page::Error(
                 StatusCode::NOT_FOUND,
                 "There is no such image.",
             ))?;
-        let served = load(state.vault(), facts.preview, &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "This image has no preview."))?;
-        respond(served, INSTANCE_CACHING, None).map_err(|_| {
-            Page::Error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The preview could not be sent.",
-            )
-        })
+        let missing = "This image has no preview.";
+        preview_answer(&state, preview, &headers, INSTANCE_CACHING, missing).await
     };
     r.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -778,7 +718,7 @@ async fn share_form(State(state): St, Path(uid): Path<String>, headers: HeaderMa
             let p = patient(&state, &headers).await?;
             p.require(Permissions::ALL)?;
             let listing = listing_of(&state, &p, &uid).await?;
-            let urls = PatientUrls::new(&uid);
+            let urls = Urls::patient(&uid);
             Ok(render(&ShareFormPage {
                 layout: p.layout("Share this study", Section::Shares),
                 action: format!("{}/share", urls.study()),
@@ -833,7 +773,7 @@ async fn share_create(
             p.check_form(&form.csrf)?;
             p.require(Permissions::ALL)?;
             let listing = listing_of(&state, &p, &uid).await?;
-            let urls = PatientUrls::new(&uid);
+            let urls = Urls::patient(&uid);
             let days = form.expires_days.clamp(1, max_days(&state));
             let new = NewShare {
                 study_instance_uid: uid.clone(),
@@ -878,19 +818,11 @@ async fn share_create(
                 link: created.url.clone(),
                 passcode_set: created.share.passcode.is_some(),
                 mail: mail_shown(&created.share),
-                expires: time_text(created.share.expires),
+                expires: utc_minutes(created.share.expires),
             }))
         }
         .await,
     )
-}
-
-fn time_text(t: Timestamp) -> String {
-    let t = t.to_rfc3339();
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
-        _ => t,
-    }
 }
 
 fn state_shown(share: &Share, now: Timestamp) -> StateShown {
@@ -929,15 +861,15 @@ async fn shares(State(state): St, headers: HeaderMap) -> Page {
                         .get(&s.study_instance_uid)
                         .cloned()
                         .unwrap_or_else(|| "Deleted study".to_owned()),
-                    study_url: PatientUrls::new(&s.study_instance_uid).study(),
+                    study_url: Urls::patient(&s.study_instance_uid).study(),
                     recipient: s.email.clone(),
-                    created: time_text(s.created),
-                    expires: time_text(s.expires),
+                    created: utc_minutes(s.created),
+                    expires: utc_minutes(s.expires),
                     state: state_shown(s, now),
                     mail: mail_shown(s),
                     views: u32::try_from(s.views).unwrap_or(u32::MAX),
                     downloads: u32::try_from(s.downloads).unwrap_or(u32::MAX),
-                    last_opened: s.last_opened.map(time_text),
+                    last_opened: s.last_opened.map(utc_minutes),
                     log_url: format!("/shares/{}", s.id),
                     revoke_url: format!("/shares/{}/revoke", s.id),
                 })
@@ -977,13 +909,13 @@ async fn share_log(State(state): St, Path(id): Path<String>, headers: HeaderMap)
                     .cloned()
                     .unwrap_or_else(|| "Deleted study".to_owned()),
                 recipient: share.email.clone(),
-                created: time_text(share.created),
-                expires: time_text(share.expires),
+                created: utc_minutes(share.created),
+                expires: utc_minutes(share.expires),
                 state: state_shown(&share, Timestamp::now()),
                 events: events
                     .iter()
                     .map(|e| EventRow {
-                        time: time_text(e.at),
+                        time: utc_minutes(e.at),
                         what: e.kind.as_str().replace('-', " "),
                         detail: e.detail.clone(),
                         client: e.client.clone(),

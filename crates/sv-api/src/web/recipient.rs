@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
-use sv_model::study::InstanceFacts;
 use sv_model::{Share, Timestamp};
 use sv_vault::{OpenOutcome, ShareAccess, StudyListing, UidView};
 use sv_web::Layout;
@@ -25,9 +24,12 @@ use sv_web::recipient::{
 
 use super::cookies::{self, Jar};
 use super::model::{self, Urls};
-use super::{Page, St, client_network, io, pre_session_ok, pre_session_token, render};
+use super::{
+    Page, St, client_network, io, pre_session_ok, pre_session_token, preview_answer, render,
+    utc_minutes,
+};
 use crate::AppState;
-use crate::studies::previews::{DERIVED_CACHING, load, respond};
+use crate::studies::previews::DERIVED_CACHING;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -46,58 +48,6 @@ fn plausible(link: &str) -> bool {
     link.len() == 64 && link.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The recipient's URLs for one share.
-struct ShareUrls {
-    base: String,
-    uids: UidView,
-}
-
-impl ShareUrls {
-    fn new(link: &str, access: &ShareAccess) -> ShareUrls {
-        ShareUrls {
-            base: format!("/s/{link}"),
-            uids: UidView::of(&access.share),
-        }
-    }
-}
-
-impl Urls for ShareUrls {
-    fn study(&self) -> String {
-        format!("{}/study", self.base)
-    }
-    fn series(&self, n: usize) -> String {
-        format!("{}/series/{n}", self.base)
-    }
-    fn viewer(&self, n: usize, i: usize) -> String {
-        format!("{}/series/{n}/view?i={i}", self.base)
-    }
-    fn viewer_page(&self, n: usize) -> String {
-        format!("{}/series/{n}/view", self.base)
-    }
-    fn study_preview(&self) -> String {
-        format!("{}/preview", self.base)
-    }
-    fn series_preview(&self, n: usize) -> String {
-        format!("{}/series/{n}/preview", self.base)
-    }
-    fn image(&self, f: &InstanceFacts) -> String {
-        format!(
-            "{}/images/{}",
-            self.base,
-            self.uids.show(&f.sop_instance_uid)
-        )
-    }
-}
-
-fn expires_text(t: Timestamp) -> String {
-    let t = t.to_rfc3339();
-    // "2026-12-14T09:30:00.123456Z" → "2026-12-14 09:30 UTC"
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
-        _ => t,
-    }
-}
-
 fn banner(state: &AppState, link: &str, access: &ShareAccess) -> RecipientShare {
     let base = format!("{}/s/{link}", state.config().public_url);
     let dicomweb = format!("{base}/dicomweb");
@@ -108,7 +58,7 @@ fn banner(state: &AppState, link: &str, access: &ShareAccess) -> RecipientShare 
     );
     RecipientShare {
         shared_by: access.shared_by.clone(),
-        expires: expires_text(access.share.expires),
+        expires: utc_minutes(access.share.expires),
         download_url: access
             .share
             .allow_download
@@ -167,7 +117,7 @@ async fn landing_page(
         shared_by: landing.shared_by,
         note: landing.share.note.clone(),
         study: model::summary(&listing),
-        expires: expires_text(landing.share.expires),
+        expires: utc_minutes(landing.share.expires),
         passcode_required: landing.share.passcode.is_some(),
         wrong_passcode_attempts_left: attempts_left,
     };
@@ -292,7 +242,7 @@ async fn study(State(state): St, Path(link): Path<String>, headers: HeaderMap) -
     let page = async {
         let access = access(&state, &link, &headers).await?;
         let listing = listing(&state, &access).await?;
-        let urls = ShareUrls::new(&link, &access);
+        let urls = Urls::share(&link, &access.share);
         let summary = model::summary(&listing);
         Ok::<_, Page>(render(&RecipientStudyPage {
             layout: Layout::public(summary.title(), ""),
@@ -312,7 +262,7 @@ async fn series(
     let page = async {
         let access = access(&state, &link, &headers).await?;
         let listing = listing(&state, &access).await?;
-        let urls = ShareUrls::new(&link, &access);
+        let urls = Urls::share(&link, &access.share);
         let Some(series) = model::series_view(&listing, n, &urls) else {
             return Err(Page::Error(
                 StatusCode::NOT_FOUND,
@@ -342,7 +292,7 @@ async fn viewer(
     let page = async {
         let access = access(&state, &link, &headers).await?;
         let listing = listing(&state, &access).await?;
-        let urls = ShareUrls::new(&link, &access);
+        let urls = Urls::share(&link, &access.share);
         let Some(viewer) = model::viewer_view(
             &listing,
             n,
@@ -380,10 +330,15 @@ async fn study_preview(State(state): St, Path(link): Path<String>, headers: Head
             .await
             .map_err(|e| super::internal(&e))?
             .ok_or(Page::LinkNotValid)?;
-        let served = load(state.vault(), derived.study.clone(), &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "This study has no preview."))?;
-        respond(served, DERIVED_CACHING, None).map_err(|_| Page::LinkNotValid)
+        let missing = "This study has no preview.";
+        preview_answer(
+            &state,
+            derived.study.clone(),
+            &headers,
+            DERIVED_CACHING,
+            missing,
+        )
+        .await
     };
     match result.await {
         Ok(r) => no_store(r),
@@ -399,19 +354,13 @@ async fn series_preview(
     let result = async {
         let access = access(&state, &link, &headers).await?;
         let listing = listing(&state, &access).await?;
-        let all = model::series(&listing);
-        let uid = all
-            .get(n.wrapping_sub(1))
-            .map(|s| s.uid.to_owned())
-            .ok_or(Page::Error(
-                StatusCode::NOT_FOUND,
-                "There is no such series.",
-            ))?;
-        let preview = listing.derived.series.get(&uid).cloned().flatten();
-        let served = load(state.vault(), preview, &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "This series has no preview."))?;
-        respond(served, DERIVED_CACHING, None).map_err(|_| Page::LinkNotValid)
+        let series = model::series_uid(&listing, n).ok_or(Page::Error(
+            StatusCode::NOT_FOUND,
+            "There is no such series.",
+        ))?;
+        let preview = listing.derived.series.get(&series).cloned().flatten();
+        let missing = "This series has no preview.";
+        preview_answer(&state, preview, &headers, DERIVED_CACHING, missing).await
     };
     match result.await {
         Ok(r) => no_store(r),
@@ -443,10 +392,14 @@ async fn image(
                 .shared_instance_preview(share, &key)
                 .map_err(|e| super::internal(&e))?
         };
-        let served = load(state.vault(), preview, &headers)
-            .await
-            .map_err(|_| Page::Error(StatusCode::NOT_FOUND, "There is no such image."))?;
-        respond(served, DERIVED_CACHING, None).map_err(|_| Page::LinkNotValid)
+        preview_answer(
+            &state,
+            preview,
+            &headers,
+            DERIVED_CACHING,
+            "There is no such image.",
+        )
+        .await
     };
     match result.await {
         Ok(r) => no_store(r),
