@@ -20,3 +20,15 @@ install_build_deps() {
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}"
 }
+
+# have_postgres_server: true when the PostgreSQL server binaries are here. The metadata store's
+# tests start a throwaway cluster with them (crates/sv-testkit/src/pg.rs); Debian keeps them off
+# PATH, under /usr/lib/postgresql/<major>/bin. SV_TEST_PG_BIN, when set, names the one to use.
+have_postgres_server() {
+    local bin dirs=(/usr/lib/postgresql/*/bin)
+    [ -z "${SV_TEST_PG_BIN:-}" ] || dirs=("$SV_TEST_PG_BIN")
+    for bin in "${dirs[@]}"; do
+        [ -x "$bin/postgres" ] && [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] && return 0
+    done
+    return 1
+}

@@ -1,4 +1,5 @@
-//! Metadata store behind a trait, with its sled 0.34 implementation.
+//! Metadata store behind a trait, with its sled 0.34 implementation and, behind the
+//! `postgres` feature, a PostgreSQL one (`PgMetaStore`) for deployments of several nodes.
 //!
 //! Architecture invariants:
 //! - sled appears nowhere in the public API (types, errors): callers see [`MetaStore`] and
@@ -7,7 +8,8 @@
 //!   its files, shared by concurrent writers through group commit) and every multi-tree change
 //!   is one transaction;
 //! - stored values carry a format version marker and the database directory a schema version
-//!   (`<dir>/meta-v1/`); unknown versions are refused, never guessed at;
+//!   (`<dir>/meta-v1/`; a PostgreSQL database lists its applied migrations); unknown versions
+//!   are refused, never guessed at;
 //! - named blobs live in their own relation with reference counts changed in the same
 //!   transaction, so a blob that is still named is never unreferenced;
 //! - adding a DICOM instance to a study costs O(1) metadata in the number of instances: facts
@@ -39,15 +41,20 @@ mod error;
 mod feed;
 mod fsck;
 mod keys;
+#[cfg(feature = "postgres")]
+mod pg_store;
 mod query;
 mod sled_store;
 mod store;
 mod study;
+mod thing_rules;
 
 pub use codec::CodecError;
 pub use error::{EngineError, MetaError};
 pub use feed::{Change, ChangeOp, ChangePage};
 pub use fsck::{FsckProblem, FsckReport, fsck};
+#[cfg(feature = "postgres")]
+pub use pg_store::{DEFAULT_POOL_SIZE, PG_SCHEMA_VERSION, PgMetaStore};
 pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};
 pub use sled_store::{CACHE_BYTES, SCHEMA_VERSION, SledMetaStore};
 pub use store::MetaStore;

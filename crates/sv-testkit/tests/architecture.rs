@@ -1,5 +1,6 @@
 //! The crate graph keeps DESIGN.md's layering: dependencies point down, and each engine is
-//! known by exactly one crate (sled by sv-meta, dicom-rs by sv-dicom, axum by the HTTP crates).
+//! known by exactly one crate (sled and PostgreSQL by sv-meta, dicom-rs by sv-dicom, axum by
+//! the HTTP crates; sv-testkit also starts PostgreSQL servers for the tests).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -102,6 +103,14 @@ fn each_engine_is_known_by_one_layer() {
             krate == "sv-meta",
             "{krate}: only sv-meta knows sled"
         );
+        // The PostgreSQL client and its pool: the store, and the test kit that makes throwaway
+        // databases for it. The binary only passes a URL.
+        if uses("postgres") || uses("r2d2") {
+            assert!(
+                ["sv-meta", "sv-testkit"].contains(&krate),
+                "{krate}: only sv-meta knows PostgreSQL"
+            );
+        }
         assert_eq!(
             uses("dicom-"),
             krate == "sv-dicom",

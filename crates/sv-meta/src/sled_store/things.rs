@@ -9,6 +9,7 @@ use sv_model::{
 use super::{SledMetaStore, T, Tx, TxResult, abort, tx_decode};
 use crate::codec::{StoredThing, decode_id, decode_thing, encode_id, encode_thing};
 use crate::feed::ChangeOp;
+use crate::thing_rules::{check_unique_names, keeps_content};
 use crate::{MetaError, ThingUpdate, keys};
 
 /// How a new version changes the thing's named blobs (for the version's blob snapshot).
@@ -17,12 +18,6 @@ pub(crate) enum BlobChange<'a> {
     None,
     Put(&'a NamedBlob),
     Remove(&'a BlobName),
-}
-
-/// Whether versions of this type keep their data XML and named blobs. Study versions hold
-/// only the header: their content is the instance facts, and a study has thousands of blobs.
-pub(crate) fn keeps_content(type_id: TypeId) -> bool {
-    type_id != TypeId::MEDICAL_IMAGE_STUDY
 }
 
 /// `expected` must be the current version, if given.
@@ -182,18 +177,6 @@ impl Tx<'_> {
         self.append_change(rid, ChangeOp::Create, thing)?;
         Ok(())
     }
-}
-
-fn check_unique_names(thing: &Thing) -> Result<(), MetaError> {
-    let mut names: Vec<&str> = thing.blobs.iter().map(|b| b.name.as_str()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(MetaError::Invalid {
-            what: "thing",
-            reason: "two named blobs share a name",
-        });
-    }
-    Ok(())
 }
 
 impl SledMetaStore {

@@ -1,0 +1,141 @@
+//! `[meta]`: which metadata store the vault runs on. `backend = "sled"` (the default) is the
+//! embedded store under `<data>/meta`; `backend = "postgres"` is a PostgreSQL database at
+//! `[meta.postgres] url` (a secret: it may carry a password), which several servers can share.
+//! Blobs, the spool and the admin token stay under the data directory either way.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::secret::Secret;
+
+/// The metadata store settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetaConfig {
+    /// `sled` or `postgres`.
+    pub backend: String,
+    pub postgres: PostgresConfig,
+}
+
+/// `[meta.postgres]`: the database, when `backend = "postgres"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresConfig {
+    /// `postgresql://user:password@host:port/database` (or `key=value` pairs): a secret.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::secret::optional"
+    )]
+    pub url: Option<Secret>,
+    /// Connections the server keeps to it at most.
+    pub pool_size: u32,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        MetaConfig {
+            backend: "sled".into(),
+            postgres: PostgresConfig {
+                url: None,
+                pool_size: sv_meta::DEFAULT_POOL_SIZE,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaLayer {
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub postgres: PostgresLayer,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresLayer {
+    #[serde(default, with = "crate::secret::optional")]
+    pub url: Option<Secret>,
+    pub pool_size: Option<u32>,
+}
+
+impl MetaConfig {
+    pub fn apply(&mut self, layer: &MetaLayer) {
+        if let Some(b) = &layer.backend {
+            self.backend = b.clone();
+        }
+        if let Some(url) = &layer.postgres.url {
+            self.postgres.url = Some(url.clone());
+        }
+        if let Some(n) = layer.postgres.pool_size {
+            self.postgres.pool_size = n;
+        }
+    }
+
+    /// A known backend, and for `postgres` a URL (empty counts as unset) and a pool. Messages
+    /// never quote the URL.
+    pub fn validate(&mut self) -> anyhow::Result<()> {
+        self.backend = self.backend.trim().to_ascii_lowercase();
+        self.postgres.url.take_if(|u| u.expose().trim().is_empty());
+        match self.backend.as_str() {
+            "sled" => Ok(()),
+            "postgres" | "postgresql" => {
+                self.backend = "postgres".into();
+                if self.postgres.url.is_none() {
+                    bail!("meta.backend = \"postgres\" needs meta.postgres.url");
+                }
+                if self.postgres.pool_size == 0 {
+                    bail!("meta.postgres.pool_size must be at least 1");
+                }
+                Ok(())
+            }
+            other => bail!("meta.backend must be sled or postgres, not '{other}'"),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == "postgres"
+    }
+}
+
+/// Opens the vault on the configured metadata store and the blob files under the data
+/// directory. Blocking: call it at startup or from a blocking thread (on a multi-threaded
+/// runtime's worker the PostgreSQL store steps aside by itself).
+pub fn open_vault(
+    config: &Config,
+    mut vault_config: sv_vault::VaultConfig,
+) -> anyhow::Result<sv_vault::Vault> {
+    let data = &config.data;
+    let Some(url) = config
+        .meta
+        .postgres
+        .url
+        .as_ref()
+        .filter(|_| config.meta.is_postgres())
+    else {
+        return sv_vault::Vault::open(data, vault_config).with_context(|| {
+            format!(
+                "could not open the data directory '{}' (is another server using it?)",
+                data.display()
+            )
+        });
+    };
+    let meta = sv_meta::PgMetaStore::open(url.expose().trim(), config.meta.postgres.pool_size)
+        .context("could not open the PostgreSQL metadata database (meta.postgres.url)")?;
+    let blobs_dir = data.join("blobs");
+    let blobs = sv_blob::LocalBlobStore::open(&blobs_dir)
+        .with_context(|| format!("could not open the blob store '{}'", blobs_dir.display()))?;
+    vault_config
+        .spool_dir
+        .get_or_insert_with(|| data.join("spool"));
+    Ok(sv_vault::Vault::with_stores(
+        Arc::new(meta),
+        Arc::new(blobs),
+        vault_config,
+    ))
+}
+
+#[cfg(test)]
+#[path = "meta_backend_tests.rs"]
+mod tests;

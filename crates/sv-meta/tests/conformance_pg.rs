@@ -1,0 +1,177 @@
+//! Runs the shared metadata store conformance suite against `PgMetaStore` on a real, throwaway
+//! PostgreSQL (one cluster for this test binary, one database per test: see `sv_testkit::pg`),
+//! then what only a shared database has: migrations, and two stores (two nodes) writing one
+//! record at once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sv_meta::{MetaError, MetaStore, PG_SCHEMA_VERSION, PgMetaStore};
+use sv_model::{Audit, AuditAction, Record, RecordId, Timestamp, TypeId};
+use sv_testkit::meta_conformance::{MetaFixture, facts, new_thing};
+use sv_testkit::pg::PgDatabase;
+
+/// Connections per store: enough for the suite's eight concurrent writers to race for real.
+const POOL: u32 = 8;
+
+/// A store on its own database; reopening drops the pool and opens a new one on it.
+struct PgFixture {
+    store: Option<PgMetaStore>,
+    db: PgDatabase,
+}
+
+impl PgFixture {
+    fn new() -> PgFixture {
+        let db = sv_testkit::pg::database();
+        let store = PgMetaStore::open(db.url(), POOL).expect("open the postgres store");
+        PgFixture {
+            store: Some(store),
+            db,
+        }
+    }
+}
+
+impl MetaFixture for PgFixture {
+    fn store(&self) -> &dyn MetaStore {
+        self.store.as_ref().expect("store is open")
+    }
+
+    fn reopen(&mut self) {
+        drop(self.store.take());
+        let store = PgMetaStore::open(self.db.url(), POOL).expect("reopen the postgres store");
+        self.store = Some(store);
+    }
+}
+
+sv_testkit::meta_store_conformance!(PgFixture::new());
+
+fn record(s: &dyn MetaStore) -> RecordId {
+    let r = Record {
+        id: RecordId::new_random(),
+        name: "two nodes".into(),
+        created: Timestamp::now(),
+        owner_email: None,
+    };
+    s.create_record(&r).unwrap();
+    r.id
+}
+
+#[test]
+fn migrations_are_recorded_and_applied_once() {
+    let fx = PgFixture::new();
+    drop(PgMetaStore::open(fx.db.url(), 2).expect("a second open"));
+    let mut client = fx.db.connect();
+    let versions: Vec<i32> = client
+        .query(
+            "SELECT version FROM sv_schema_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let want: Vec<i32> = (1..=PG_SCHEMA_VERSION as i32).collect();
+    assert_eq!(versions, want);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let fx = PgFixture::new();
+    let mut client = fx.db.connect();
+    client
+        .execute(
+            "INSERT INTO sv_schema_migrations (version, description) VALUES ($1, 'from the future')",
+            &[&(PG_SCHEMA_VERSION as i32 + 1)],
+        )
+        .unwrap();
+    match PgMetaStore::open(fx.db.url(), 2) {
+        Err(MetaError::NewerSchema {
+            found, supported, ..
+        }) => assert_eq!(
+            (found, supported),
+            (PG_SCHEMA_VERSION + 1, PG_SCHEMA_VERSION)
+        ),
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_an_engine_error_without_the_password() {
+    let err = PgMetaStore::open("postgresql://sv:hunter2@127.0.0.1:1/nowhere", 1).unwrap_err();
+    assert!(matches!(err, MetaError::Engine { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+/// Two stores on one database are two API nodes: their writes to one record interleave, and
+/// the record's feed stays one dense sequence in commit order, with exactly one study thing.
+#[test]
+fn two_nodes_keep_one_dense_feed() {
+    let fx = PgFixture::new();
+    let other = PgMetaStore::open(fx.db.url(), 4).expect("a second node");
+    let nodes: [&dyn MetaStore; 2] = [fx.store(), &other];
+    let rid = record(nodes[0]);
+    let ty = TypeId::new_random();
+    std::thread::scope(|scope| {
+        for (n, node) in nodes.into_iter().enumerate() {
+            for w in 0..3 {
+                scope.spawn(move || {
+                    for i in 0..5 {
+                        let t = new_thing(ty, "<t/>", 0, vec![]);
+                        node.create_thing(rid, &t).unwrap();
+                        let sop = format!("9.1.{n}.{w}.{i}");
+                        let f = facts("9.1", "9.1.1", &sop, &sop, true);
+                        let audit = Audit::now(AuditAction::Updated, None);
+                        node.add_instance(rid, &f, false, &audit).unwrap();
+                    }
+                });
+            }
+        }
+    });
+    let page = other.changes(rid, 0, 1000).unwrap();
+    let seqs: Vec<u64> = page.changes.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=60).collect::<Vec<u64>>());
+    assert_eq!(page.latest_seq, 60);
+    let studies: BTreeSet<_> = fx.store().studies(rid).unwrap().into_iter().collect();
+    assert_eq!(studies.len(), 1, "one study thing for one StudyInstanceUID");
+    let tid = studies.into_iter().next().unwrap().1;
+    assert_eq!(other.study_instances(rid, tid).unwrap().len(), 30);
+    assert_eq!(
+        fx.store()
+            .study_digest(rid, tid)
+            .unwrap()
+            .unwrap()
+            .instance_count,
+        30
+    );
+}
+
+/// An async caller that forgot to move the call to a blocking thread must not bring a worker
+/// down: the synchronous client panics on a runtime's worker thread unless the store steps
+/// aside first (`block_in_place`).
+#[test]
+fn an_async_worker_may_call_it_inline() {
+    let db = sv_testkit::pg::database();
+    let store = Arc::new(PgMetaStore::open(db.url(), 2).expect("open"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let on_worker = Arc::clone(&store);
+    let rid = rt
+        .block_on(rt.spawn(async move {
+            let rid = record(&*on_worker);
+            assert!(on_worker.record(rid).unwrap().is_some());
+            rid
+        }))
+        .expect("the task did not panic");
+    assert_eq!(store.records().unwrap().len(), 1);
+    let opened = rt
+        .block_on(rt.spawn(async move {
+            let url = db.url().to_owned();
+            let again = PgMetaStore::open(&url, 1).map(|s| s.record(rid).map(|r| r.is_some()));
+            (db, again)
+        }))
+        .expect("opening on a worker did not panic");
+    assert!(matches!(opened.1, Ok(Ok(true))));
+}
