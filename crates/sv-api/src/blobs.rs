@@ -46,8 +46,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             delete_default_blob
         ))
         .route("/v1/records/{rid}/things/{tid}/blobs/", any(empty_name))
-        // Blob bodies are raw streams counted against max_blob_bytes in `store`.
+        // Blob bodies are raw streams counted against max_blob_bytes in `store`, and a PUT
+        // takes as long as its upload does (no request timeout).
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(crate::limits::untimed_put))
 }
 
 /// A stored blob as a PUT answers it.

@@ -15,6 +15,7 @@ mod error;
 mod feed;
 mod fhir;
 mod health;
+mod limits;
 mod records;
 mod representation;
 mod shares;
@@ -119,21 +120,22 @@ struct ApiDoc;
 pub fn router(state: AppState) -> axum::Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
-        .merge(records::routes())
+        .merge(limits::json_bodies(records::routes(), &state))
         .merge(studies::routes(&state))
         .merge(things::routes())
         .merge(blobs::routes())
         .merge(feed::routes())
         .merge(cors::apply(fhir::routes(), &state))
         .merge(cors::apply(dicomweb::routes(&state), &state))
-        .merge(shares::routes())
+        .merge(limits::json_bodies(shares::routes(), &state))
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    router
-        .route(
-            "/v1/openapi.json",
-            get(move || async move { Json(openapi.as_ref().clone()) }),
-        )
+    let router = router.route(
+        "/v1/openapi.json",
+        get(move || async move { Json(openapi.as_ref().clone()) }),
+    );
+    // The request timeout covers the API; the pages' router has a long upload of its own.
+    limits::timed(router, &state)
         .merge(web::routes(&state))
         .layer(axum::middleware::from_fn(web::record_client))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

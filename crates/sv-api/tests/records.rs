@@ -212,3 +212,105 @@ async fn health_and_openapi_need_no_token() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/v1/records/{rid}/tokens"]["post"].is_object());
 }
+
+/// JSON bodies obey `max_document_bytes`: over it, 413 with the API's error body (declared
+/// or streamed without a length), after the token is checked, and nothing is made.
+#[tokio::test]
+async fn json_bodies_over_the_document_limit_are_413_after_authentication() {
+    let api = harness::api_with(sv_api::ApiLimits {
+        max_document_bytes: 4096,
+        ..sv_api::ApiLimits::default()
+    });
+    let json_type = [("content-type", "application/json")];
+    let big = json!({ "name": "x".repeat(5000) }).to_string();
+
+    let reply = send(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        &json_type,
+        Body::from(big.clone()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.code(), "payload-too-large");
+
+    // No Content-Length: cut while it streams.
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = big
+        .as_bytes()
+        .chunks(1000)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let streamed = Body::from_stream(futures_util::stream::iter(chunks));
+    let reply = send(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        &json_type,
+        streamed,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.code(), "payload-too-large");
+
+    // Without a token the answer is about the token, not the body.
+    let reply = send(
+        &api,
+        "POST",
+        "/v1/records",
+        None,
+        &json_type,
+        Body::from(big.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // A token request of a record, over the limit, is refused the same way; nothing was made.
+    let (rid, owner) = harness::record(&api, "limits").await;
+    let uri = format!("/v1/records/{rid}/tokens");
+    let reply = send(
+        &api,
+        "POST",
+        &uri,
+        Some(&owner),
+        &json_type,
+        Body::from(big),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    let (status, tokens) = call(&api, "GET", &uri, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        tokens.as_array().map(Vec::len),
+        Some(1),
+        "only the owner's token: {tokens}"
+    );
+
+    // Within the limit, all is as before.
+    let (status, _) = call(
+        &api,
+        "POST",
+        "/v1/records",
+        Some(ADMIN),
+        Some(json!({ "name": "small" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}

@@ -5,6 +5,8 @@ mod common;
 #[path = "studies/harness.rs"]
 mod harness;
 
+#[path = "studies/bounds.rs"]
+mod bounds;
 #[path = "studies/hostile.rs"]
 mod hostile;
 #[path = "studies/upload.rs"]

@@ -4,6 +4,9 @@
 //! - this crate knows nothing of DICOM, things or records: it stores bytes under their blake3 hash;
 //! - a blob visible at its final path is complete and durable (temp file, fsync, link, directory
 //!   fsync), and a large blob's outboard is durable with it (or rebuilt, verified, on read);
+//!   every outboard is fsynced before it is renamed into place;
+//! - a put returns only once the blob's directory entry is durable, also when it found the
+//!   bytes already stored (a racing put may have linked them and not yet fsynced);
 //! - a reader never hands out bytes it has not verified against the id: blobs up to
 //!   [`LocalOptions::whole_verify_max`] are hashed whole before the first byte, larger ones
 //!   group by group against the outboard, which is itself checked to merge to the id;

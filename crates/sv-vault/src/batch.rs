@@ -17,7 +17,10 @@ use tracing::{error, info};
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use crate::{IngestOptions, IngestStatus, InstanceReport, Reason, Vault, VaultError};
+use crate::{
+    IngestOptions, IngestStatus, InstanceBytes, InstanceReport, Reason, SpoolFile, Vault,
+    VaultError,
+};
 
 /// One entry of a batch report, in upload order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,12 @@ impl Batch {
         source: String,
         bytes: impl AsRef<[u8]> + Send + Sync + 'static,
     ) {
+        self.submit_instance(source, InstanceBytes::memory(bytes))
+            .await;
+    }
+
+    /// [`Batch::submit`] of bytes in memory or in a spool file.
+    pub async fn submit_instance(&mut self, source: String, bytes: InstanceBytes) {
         while self.inflight.len() >= self.max_inflight {
             self.join_one().await;
         }
@@ -81,7 +90,7 @@ impl Batch {
             ..self.options.clone()
         };
         self.inflight.spawn(async move {
-            let item = match vault.ingest(record, bytes, options).await {
+            let item = match vault.ingest_instance(record, bytes, options).await {
                 Ok(report) => classify(report, skip),
                 Err(e) => {
                     error!(error = %e, %record, "ingest of a batch entry failed");
@@ -201,9 +210,18 @@ enum Plan {
 /// One entry on its way from the reader thread to the workers.
 #[derive(Debug)]
 enum Entry {
-    Bytes { source: String, bytes: Vec<u8> },
-    Fail { source: String, reason: Reason },
-    Skip { source: String, reason: Reason },
+    Bytes {
+        source: String,
+        bytes: InstanceBytes,
+    },
+    Fail {
+        source: String,
+        reason: Reason,
+    },
+    Skip {
+        source: String,
+        reason: Reason,
+    },
 }
 
 impl Vault {
@@ -219,18 +237,19 @@ impl Vault {
         options: IngestOptions,
     ) -> Result<Vec<BatchItem>, ZipIngestError> {
         let max_instance = self.config().limits.max_instance_bytes;
-        let (archive, plans) =
-            tokio::task::spawn_blocking(move || check_zip(file, limits, max_instance))
-                .await
-                .map_err(|e| VaultError::Task(e.to_string()))??;
+        // The check inflates every entry: CPU work, so it takes a worker slot like a parse.
+        let (archive, plans) = self
+            .run_blocking(move |_| Ok(check_zip(file, limits, max_instance)))
+            .await??;
         info!(%record, entries = plans.len(), "zip upload accepted");
 
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Entry>(1);
-        let reader = tokio::task::spawn_blocking(move || read_entries(archive, plans, &tx));
+        let vault = self.clone();
+        let reader = tokio::task::spawn_blocking(move || read_entries(&vault, archive, plans, &tx));
         let mut batch = Batch::new(self, record, options).skipping_non_dicom();
         while let Some(entry) = rx.recv().await {
             match entry {
-                Entry::Bytes { source, bytes } => batch.submit(source, bytes).await,
+                Entry::Bytes { source, bytes } => batch.submit_instance(source, bytes).await,
                 Entry::Fail { source, reason } => batch.fail(source, reason),
                 Entry::Skip { source, reason } => batch.skip(source, reason),
             }
@@ -377,6 +396,7 @@ fn verify(
 
 /// Reads the planned entries in order and sends them on (blocking; stops when nobody listens).
 fn read_entries(
+    vault: &Vault,
     mut archive: ZipArchive<File>,
     plans: Vec<Plan>,
     tx: &tokio::sync::mpsc::Sender<Entry>,
@@ -385,7 +405,7 @@ fn read_entries(
         let entry = match plan {
             Plan::Fail { source, reason } => Entry::Fail { source, reason },
             Plan::Skip { source, reason } => Entry::Skip { source, reason },
-            Plan::Ingest { index, source } => match read_entry(&mut archive, index) {
+            Plan::Ingest { index, source } => match read_entry(vault, &mut archive, index) {
                 Ok(bytes) => Entry::Bytes { source, bytes },
                 Err(ZipError::Io(e)) if e.kind() != io::ErrorKind::InvalidData => return Err(e),
                 Err(_) => Entry::Fail {
@@ -401,11 +421,23 @@ fn read_entries(
     Ok(())
 }
 
-/// One entry's bytes; its size was checked (against the instance bound) and verified.
-fn read_entry(archive: &mut ZipArchive<File>, index: usize) -> Result<Vec<u8>, ZipError> {
+/// One entry's bytes; its size was checked (against the instance bound) and verified. An
+/// entry above the vault's spool bound is inflated into a spool file, not into memory.
+fn read_entry(
+    vault: &Vault,
+    archive: &mut ZipArchive<File>,
+    index: usize,
+) -> Result<InstanceBytes, ZipError> {
     let entry = archive.by_index(index)?;
     let size = entry.size();
+    if size > vault.spool_above_bytes() {
+        let mut file = vault.spool_file()?;
+        let written = io::copy(&mut entry.take(size), &mut file)?;
+        return Ok(InstanceBytes::File(std::sync::Arc::new(SpoolFile::new(
+            file, written,
+        ))));
+    }
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     entry.take(size).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok(InstanceBytes::memory(bytes))
 }

@@ -13,7 +13,7 @@ use sv_model::{Audit, AuditAction, BlobName, RecordId, ThingState, Timestamp, To
 use tracing::{debug, info};
 
 use crate::report::{IngestStatus, InstanceReport, Reason};
-use crate::{Vault, VaultError};
+use crate::{InstanceBytes, Vault, VaultError};
 
 /// How to ingest.
 #[derive(Debug, Clone, Default)]
@@ -71,17 +71,41 @@ impl Vault {
         bytes: impl AsRef<[u8]> + Send + Sync + 'static,
         options: IngestOptions,
     ) -> Result<InstanceReport, VaultError> {
-        let bytes = std::sync::Arc::new(bytes);
+        self.ingest_instance(record, InstanceBytes::memory(bytes), options)
+            .await
+    }
+
+    /// [`Vault::ingest`] of bytes in memory or in a spool file. A spooled instance is read
+    /// whole only on the worker slot that parses it (and dropped once parsed), and streamed
+    /// from the file into the blob store.
+    pub async fn ingest_instance(
+        &self,
+        record: RecordId,
+        bytes: InstanceBytes,
+        options: IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
         let (input, opts) = (bytes.clone(), options.clone());
         let admitted = self
-            .run_blocking(move |v| v.admit(record, input.as_ref().as_ref(), &opts))
+            .run_blocking(move |v| match &input {
+                InstanceBytes::Memory(b) => v.admit(record, (**b).as_ref(), &opts),
+                InstanceBytes::File(spool) => {
+                    v.inner.spool.counted();
+                    let whole = spool.read_all().map_err(sv_blob::BlobError::Source)?;
+                    v.admit(record, &whole, &opts)
+                }
+            })
             .await?;
         let admitted = match admitted {
             Ok(admitted) => admitted,
             Err(done) => return Ok(done),
         };
         let input = bytes.clone();
-        let store = self.run_io(move |v| Ok(v.inner.blobs.put_bytes(input.as_ref().as_ref())?));
+        let store = self.run_io(move |v| {
+            Ok(match &input {
+                InstanceBytes::Memory(b) => v.inner.blobs.put_bytes((**b).as_ref())?,
+                InstanceBytes::File(spool) => v.inner.blobs.put(&mut spool.reader())?,
+            })
+        });
         let render = async {
             let (admitted, preview) = self
                 .run_blocking(move |v| {
@@ -300,7 +324,7 @@ fn check_uids(summary: &InstanceSummary) -> Result<(), Reason> {
     Ok(())
 }
 
-fn instance_facts(
+pub(crate) fn instance_facts(
     s: &InstanceSummary,
     blob_id: BlobId,
     length: u64,

@@ -17,7 +17,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use sv_model::study::InstanceFacts;
 use sv_model::{BlobId, Permissions, Share, Timestamp, TypeId};
-use sv_vault::{UidView, Vault};
+use sv_vault::{AsShared, Vault};
 use tokio::sync::mpsc;
 use tracing::error;
 use zip::write::SimpleFileOptions;
@@ -103,7 +103,7 @@ fn write_zip(
     share: Option<&Share>,
     sink: ChannelWriter,
 ) -> io::Result<()> {
-    let uids = share.map(UidView::of);
+    let uids = share.map(AsShared::of);
     let show = |uid: &str| {
         uids.as_ref()
             .map_or_else(|| uid.to_owned(), |u| u.show(uid))

@@ -6,6 +6,7 @@ mod list;
 pub(crate) mod multipart;
 pub(crate) mod previews;
 mod report;
+mod spool;
 pub(crate) mod upload;
 pub(crate) mod zip_in;
 
@@ -32,8 +33,9 @@ pub(crate) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 /// A route that streams an upload body: bounded by `max_upload_bytes` (declared lengths
-/// refused up front, streamed bytes counted), and without a timeout layer (a CD upload over a
-/// slow link may take long). The raw body is not bounded by DefaultBodyLimit, so that is off.
+/// refused up front, streamed bytes counted), and exempt from the request timeout (a CD upload
+/// over a slow link may take long; the body idle timeout still ends a stalled one). The raw
+/// body is not bounded by DefaultBodyLimit, so that is off.
 pub(crate) fn streamed_upload(
     (schemas, paths, route): UtoipaMethodRouter<AppState>,
     state: &AppState,
@@ -45,7 +47,8 @@ pub(crate) fn streamed_upload(
         .layer::<_, Infallible>(axum::middleware::from_fn_with_state(
             state.clone(),
             upload::refuse_declared_oversize,
-        ));
+        ))
+        .layer::<_, Infallible>(axum::middleware::from_fn(crate::limits::untimed));
     (schemas, paths, route)
 }
 

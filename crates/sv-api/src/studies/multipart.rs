@@ -1,13 +1,14 @@
 //! `multipart/related; type="application/dicom"` uploads (the STOW-RS shape): one instance per
-//! part, each streamed in and buffered up to the instance bound, ingested while the next part
-//! arrives. A part needs at least one header (normally `Content-Type: application/dicom`):
+//! part, each streamed in (held in memory up to the spool bound, spooled to a file beyond it,
+//! refused beyond the instance bound), ingested while the next part arrives. A part needs at least one header (normally `Content-Type: application/dicom`):
 //! multer cannot delimit a part with none, so such a body is refused as malformed.
 
 use axum::body::Body;
 use sv_model::RecordId;
-use sv_vault::{Batch, BatchItem, IngestOptions, Reason};
+use sv_vault::{Batch, BatchItem, IngestOptions, InstanceBytes, Reason};
 
 use super::body_error;
+use super::spool::InstanceSink;
 use crate::{ApiError, AppState};
 
 /// Ingests every part; returns the per-part report, and the error that stopped reading (a
@@ -43,7 +44,7 @@ pub(crate) async fn ingest(
             .content_type()
             .is_none_or(|m| m.essence_str() == "application/dicom");
         if !dicom {
-            if let Err(e) = read_part(&mut field, 0).await {
+            if let Err(e) = skip_part(&mut field).await {
                 break Some(multipart_error(&e));
             }
             let reason = Reason::new(
@@ -53,13 +54,14 @@ pub(crate) async fn ingest(
             batch.fail(source, reason);
             continue;
         }
-        match read_part(&mut field, max).await {
-            Ok(Some(bytes)) => batch.submit(source, bytes).await,
+        match read_part(state, &mut field, max).await {
+            Ok(Some(bytes)) => batch.submit_instance(source, bytes).await,
             Ok(None) => batch.fail(
                 source,
                 Reason::new("too-large", format!("an instance is at most {max} bytes")),
             ),
-            Err(e) => break Some(multipart_error(&e)),
+            Err(PartError::Body(e)) => break Some(multipart_error(&e)),
+            Err(PartError::Spool(e)) => break Some(ApiError::internal(&e)),
         }
     };
     let error = error.or_else(|| {
@@ -73,25 +75,30 @@ pub(crate) async fn ingest(
     (batch.finish().await, error)
 }
 
-/// The part's bytes, or `None` (after reading it to its end) when it is over `max` bytes.
+/// Why a part could not be read: the body, or the spool file it was going to.
+enum PartError {
+    Body(multer::Error),
+    Spool(std::io::Error),
+}
+
+/// The part's bytes (in memory up to the spool bound, in a spool file beyond it), or `None`
+/// (after reading it to its end) when it is over `max` bytes.
 async fn read_part(
+    state: &AppState,
     field: &mut multer::Field<'_>,
     max: u64,
-) -> Result<Option<bytes::Bytes>, multer::Error> {
-    let mut buf = bytes::BytesMut::new();
-    let mut over = false;
-    while let Some(chunk) = field.chunk().await? {
-        if over {
-            continue;
-        }
-        if (buf.len() + chunk.len()) as u64 > max {
-            over = true;
-            buf = bytes::BytesMut::new();
-            continue;
-        }
-        buf.extend_from_slice(&chunk);
+) -> Result<Option<InstanceBytes>, PartError> {
+    let mut sink = InstanceSink::new(state.vault(), max, None);
+    while let Some(chunk) = field.chunk().await.map_err(PartError::Body)? {
+        sink.push(&chunk).await.map_err(PartError::Spool)?;
     }
-    Ok((!over).then(|| buf.freeze()))
+    sink.finish().await.map_err(PartError::Spool)
+}
+
+/// Reads a part to its end, keeping nothing.
+async fn skip_part(field: &mut multer::Field<'_>) -> Result<(), multer::Error> {
+    while field.chunk().await?.is_some() {}
+    Ok(())
 }
 
 fn multipart_error(e: &multer::Error) -> ApiError {

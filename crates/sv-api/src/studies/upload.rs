@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use sv_model::{Permissions, TypeId};
-use sv_vault::{BatchItem, IngestOptions};
+use sv_vault::{BatchItem, IngestOptions, InstanceBytes};
 use utoipa::IntoParams;
 
 use super::report::UploadReport;
+use super::spool::InstanceSink;
 use super::{Links, body_error, multipart, zip_in};
 use crate::records::parse_record_id;
 use crate::{ApiError, AppState, Caller};
@@ -73,7 +74,10 @@ pub(super) async fn upload_study(
     match upload_kind(&headers)? {
         Upload::Single => {
             let bytes = read_single(&state, &headers, body).await?;
-            let report = state.vault().ingest(record, bytes, options).await?;
+            let report = state
+                .vault()
+                .ingest_instance(record, bytes, options)
+                .await?;
             let items = vec![BatchItem::Instance(report)];
             Ok(UploadReport::new(items, &links).single_response())
         }
@@ -151,15 +155,13 @@ pub(crate) fn parse_media_type(value: &str) -> Option<mime::Mime> {
     fixed.parse().ok()
 }
 
-/// The most an upload buffer is sized to in advance (a CT slice is 0.5 MB, a radiograph 15).
-const PRESIZE_MAX: u64 = 64 << 20;
-
-/// One instance's bytes, bounded by the vault's instance limit.
+/// One instance's bytes, bounded by the vault's instance limit: in memory up to the spool
+/// bound, in a spool file beyond it.
 async fn read_single(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<bytes::Bytes, ApiError> {
+) -> Result<InstanceBytes, ApiError> {
     let max = state.vault().config().limits.max_instance_bytes;
     let too_large = || {
         ApiError::new(
@@ -172,19 +174,23 @@ async fn read_single(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    // Sized from Content-Length, not regrown; capped, so that a client declaring a large
-    // body and sending nothing reserves little.
-    let capacity = declared.map_or(0, |n| n.min(PRESIZE_MAX) as usize);
-    let mut buf = bytes::BytesMut::with_capacity(capacity);
+    // The memory buffer is sized from Content-Length up to the spool bound; a body declared
+    // bigger goes to a spool file from its first byte.
+    let mut sink = InstanceSink::new(state.vault(), max, declared);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| body_error(&e))?;
-        if (buf.len() + chunk.len()) as u64 > max {
+        sink.push(&chunk)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if sink.over() {
             return Err(too_large());
         }
-        buf.extend_from_slice(&chunk);
     }
-    Ok(buf.freeze())
+    sink.finish()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(too_large)
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {

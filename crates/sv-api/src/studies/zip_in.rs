@@ -1,5 +1,6 @@
-//! `application/zip` uploads (a zipped CD export): the body is spooled to an anonymous temporary
-//! file (never held in memory), then the vault reads it with its zip bounds.
+//! `application/zip` uploads (a zipped CD export): the body is spooled to an unlinked file in
+//! the vault's spool directory (never held in memory), then the vault reads it with its zip
+//! bounds.
 
 use axum::body::Body;
 use futures_util::StreamExt;
@@ -18,7 +19,8 @@ pub(crate) async fn ingest(
     body: Body,
 ) -> Result<Vec<BatchItem>, ApiError> {
     // Unlinked at creation: the OS frees it however the request ends.
-    let spool = tokio::task::spawn_blocking(tempfile::tempfile)
+    let vault = state.vault().clone();
+    let spool = tokio::task::spawn_blocking(move || vault.spool_file())
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;

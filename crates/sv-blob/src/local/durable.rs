@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::trace::{self, Step};
 use crate::BlobError;
 
 /// A file under the store's `tmp/` directory, removed on drop unless it was renamed away.
@@ -41,9 +42,20 @@ impl TempFile {
     /// Flushes the file's bytes, and the metadata needed to read them back, to disk
     /// (fdatasync: a new file's size is included; its times are not worth a journal write).
     pub(crate) fn sync(&self) -> Result<(), BlobError> {
+        trace::record(|| Step::SyncFile(self.path.clone()));
         self.file
             .sync_data()
             .map_err(|e| BlobError::io("fsync temp file", &self.path, e))
+    }
+
+    /// Renames the file to `dest` (replacing what is there); the caller fsyncs `dest`'s
+    /// directory to make the new entry durable.
+    pub(crate) fn rename_to(&self, dest: &Path) -> Result<(), BlobError> {
+        trace::record(|| Step::Publish {
+            from: self.path.clone(),
+            to: dest.to_path_buf(),
+        });
+        fs::rename(&self.path, dest).map_err(|e| BlobError::io("rename temp file to", dest, e))
     }
 }
 
@@ -56,6 +68,7 @@ impl Drop for TempFile {
 
 /// Fsyncs a directory so that entries created, renamed or removed in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+    trace::record(|| Step::SyncDir(dir.to_path_buf()));
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| BlobError::io("fsync directory", dir, e))
@@ -96,6 +109,6 @@ pub(crate) fn write_file_durable(
     let mut temp = TempFile::create(tmp_dir)?;
     temp.write_all(bytes)?;
     temp.sync()?;
-    fs::rename(&temp.path, dest).map_err(|e| BlobError::io("rename temp file to", dest, e))?;
+    temp.rename_to(dest)?;
     sync_dir(dest.parent().expect("dest has a parent"))
 }

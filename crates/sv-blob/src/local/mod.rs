@@ -13,6 +13,9 @@
 mod durable;
 mod put;
 mod read;
+#[cfg(test)]
+mod tests;
+mod trace;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;

@@ -5,6 +5,7 @@ use std::io::{self, Read};
 
 use super::LocalBlobStore;
 use super::durable::{TempFile, create_dirs, sync_dir};
+use super::trace::{self, Step};
 use crate::outboard::Outboard;
 use crate::tree::{GroupHasher, TreeHash};
 use crate::{BlobError, BlobId, PutOutcome};
@@ -36,6 +37,7 @@ impl LocalBlobStore {
             created,
         };
         let final_path = self.blob_path(&id);
+        let dir = final_path.parent().expect("blob path has a parent");
         let damaged = match fs::metadata(&final_path) {
             // Stored already, unless the stored copy no longer hashes to its id: then the
             // bytes just received, which do, replace it (a re-upload heals a damaged blob).
@@ -45,6 +47,11 @@ impl LocalBlobStore {
                     .is_ok_and(|t| BlobId::from(t.root) == id);
                 if intact {
                     self.repair_outboard(&id, &tree)?;
+                    // The entry may be one a racing put linked and has not yet made durable
+                    // (or one a killed process left so): the caller is about to name this
+                    // blob in metadata, so its entry (and a repaired outboard's) must be
+                    // durable first. A writer's bytes are fsynced before it links them.
+                    sync_dir(dir)?;
                     return Ok(outcome(false));
                 }
                 true
@@ -54,18 +61,18 @@ impl LocalBlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(BlobError::io("stat blob", &final_path, e)),
         };
-        let dir = final_path.parent().expect("blob path has a parent");
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
-        let replace = || {
-            fs::rename(&temp.path, &final_path)
-                .map_err(|e| BlobError::io("replace damaged blob", &final_path, e))
-        };
+        let replace = || temp.rename_to(&final_path);
         let created = if damaged {
             replace()?;
             true
         } else {
             // hard_link publishes without clobbering: of two racing puts exactly one creates.
+            trace::record(|| Step::Publish {
+                from: temp.path.clone(),
+                to: final_path.clone(),
+            });
             match fs::hard_link(&temp.path, &final_path) {
                 Ok(()) => true,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -79,6 +86,7 @@ impl LocalBlobStore {
                 Err(e) => return Err(BlobError::io("link temp file to", &final_path, e)),
             }
         };
+        trace::after_publish(&final_path);
         sync_dir(dir)?;
         Ok(outcome(created))
     }
@@ -116,8 +124,10 @@ impl LocalBlobStore {
         })
     }
 
-    /// Writes the outboard and fsyncs its bytes; its directory entry is made durable by the
-    /// caller's fsync of the blob's directory (the same directory), which a put does anyway.
+    /// Writes the outboard: its bytes are fsynced before it is renamed into place, so a
+    /// visible outboard is never one whose bytes a crash can lose. Its directory entry is made
+    /// durable by the caller's fsync of the blob's directory (the same directory), which every
+    /// caller does next.
     ///
     /// Should a crash keep the blob's entry but lose this one, the first read rebuilds the
     /// outboard from the blob after hashing it whole against its id (`read.rs`), so no reader
@@ -129,15 +139,12 @@ impl LocalBlobStore {
         };
         let mut temp = TempFile::create(&self.tmp)?;
         temp.write_all(&outboard.encode())?;
-        let dest = self.outboard_path(id);
-        fs::rename(&temp.path, &dest)
-            .map_err(|e| BlobError::io("rename temp file to", &dest, e))?;
-        temp.file
-            .sync_all()
-            .map_err(|e| BlobError::io("fsync outboard", &dest, e))
+        temp.sync()?;
+        temp.rename_to(&self.outboard_path(id))
     }
 
-    /// On dedup, puts back an outboard that went missing or bad (the fresh tree is trusted).
+    /// On dedup, puts back an outboard that went missing or bad (the fresh tree is trusted);
+    /// the caller fsyncs the directory.
     fn repair_outboard(&self, id: &BlobId, tree: &TreeHash) -> Result<(), BlobError> {
         if !self.has_outboard(tree.len) {
             return Ok(());
@@ -148,8 +155,7 @@ impl LocalBlobStore {
         if intact {
             Ok(())
         } else {
-            self.write_outboard(id, tree)?;
-            sync_dir(path.parent().expect("outboard path has a parent"))
+            self.write_outboard(id, tree)
         }
     }
 }

@@ -31,7 +31,7 @@ use sled::{IVec, Transactional};
 
 use crate::MetaError;
 use crate::codec::{decode_u64, encode_u64};
-use crate::durability::GroupCommit;
+use crate::durability::{GroupCommit, PendingKeys};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -99,6 +99,8 @@ pub struct SledMetaStore {
     trees: Vec<sled::Tree>,
     files: files::DbFiles,
     commits: GroupCommit,
+    /// SOP index keys of `add_instance` calls not yet durable (see `study.rs`).
+    pending_sops: PendingKeys,
 }
 
 impl std::fmt::Debug for SledMetaStore {
@@ -175,6 +177,7 @@ impl SledMetaStore {
             trees,
             files,
             commits: GroupCommit::default(),
+            pending_sops: PendingKeys::default(),
         };
         store.check_schema(dir)?;
         store.ensure_digests()?;

@@ -2,10 +2,10 @@
 //! instances of the study (point reads and writes only; the values rewritten are the study
 //! thing's header and its digest, which grows with series and SOP classes, not instances).
 
-use sv_model::study::{InstanceFacts, StudyDigest, parse_da_tm};
+use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
-    Audit, AuditAction, BlobName, NamedBlob, RecordId, Thing, ThingFlags, ThingId, ThingState,
-    Timestamp, TypeId, VersionStamp,
+    Audit, AuditAction, BlobName, RecordId, Thing, ThingFlags, ThingId, ThingState, TypeId,
+    VersionStamp,
 };
 
 use super::things::BlobChange;
@@ -14,62 +14,8 @@ use crate::codec::{
     SopEntry, StoredThing, decode_facts, decode_id, decode_sop, encode_facts, encode_id, encode_sop,
 };
 use crate::feed::ChangeOp;
-use crate::study::{AddInstanceOutcome, InstanceIndexEntry};
-use crate::{DICOM_CONTENT_TYPE, MetaError, keys};
-
-/// The names an instance gives its blobs: the DICOM file and, if any, its preview.
-fn instance_blobs(f: &InstanceFacts) -> Result<Vec<NamedBlob>, MetaError> {
-    let invalid = |reason| MetaError::Invalid {
-        what: "instance",
-        reason,
-    };
-    if f.study_instance_uid.is_empty() || f.series_instance_uid.is_empty() {
-        return Err(invalid("a study or series instance uid is empty"));
-    }
-    let name = BlobName::non_empty(f.blob_name())
-        .map_err(|_| invalid("the sop instance uid is not a valid blob name"))?;
-    let mut blobs = vec![NamedBlob {
-        name,
-        content_type: DICOM_CONTENT_TYPE.to_owned(),
-        length: f.length,
-        blob_id: f.blob_id,
-    }];
-    if let (Some(p), Some(name)) = (&f.preview, f.preview_blob_name()) {
-        blobs.push(NamedBlob {
-            name: BlobName::non_empty(name)
-                .map_err(|_| invalid("the preview name is not a valid blob name"))?,
-            content_type: p.media_type.clone(),
-            length: p.length,
-            blob_id: p.blob_id,
-        });
-    }
-    Ok(blobs)
-}
-
-/// The study's date and time (as UTC: DICOM rarely says the zone), for the thing's eff-date.
-fn study_instant(f: &InstanceFacts) -> Option<Timestamp> {
-    let dt = parse_da_tm(f.study.study_date.as_deref(), f.study.study_time.as_deref())?;
-    let (y, m, d) = (
-        i64::from(dt.date.year()),
-        i64::from(dt.date.month()),
-        i64::from(dt.date.day()),
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = dt.time.map_or(0, |t| {
-        i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second().unwrap_or(0))
-    });
-    let millis = dt.time.and_then(|t| t.millis()).map_or(0, i64::from);
-    Some(Timestamp::from_unix_micros(
-        (days * 86_400 + secs) * 1_000_000 + millis * 1000,
-    ))
-}
+use crate::study::{AddInstanceOutcome, InstanceIndexEntry, instance_blobs, study_instant};
+use crate::{MetaError, keys};
 
 impl Tx<'_> {
     /// Removes an instance's facts and names (counts follow) and takes it out of its study's
@@ -117,6 +63,8 @@ impl SledMetaStore {
         let version = VersionStamp::new_random();
         let other_version = VersionStamp::new_random();
         let eff_date = study_instant(f).unwrap_or(audit.timestamp);
+        // Held until the change is durable: a reader of this SOP meanwhile waits for it.
+        let _pending = self.pending_sops.hold(keys::sop(rid, sop));
         self.transact(|tx| {
             tx.require_record(rid)?;
             let sop_key = keys::sop(rid, sop);
@@ -241,23 +189,33 @@ impl SledMetaStore {
         })
     }
 
+    /// The instance with this SOP Instance UID, as durable: facts another `add_instance` has
+    /// committed but not yet made durable are answered only once they are (the caller may
+    /// acknowledge a re-sent instance as a duplicate on them).
     pub(crate) fn instance_impl(
         &self,
         rid: RecordId,
         sop: &str,
     ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError> {
-        let Some(v) = self.get(T::Sops, &keys::sop(rid, sop))? else {
+        let sop_key = keys::sop(rid, sop);
+        let Some(v) = self.get(T::Sops, &sop_key)? else {
             return Ok(None);
         };
         let e = decode_sop(&v).map_err(MetaError::corrupt("sops"))?;
         let key = keys::instance(rid, e.thing_id, &e.series_uid, sop);
-        match self.get(T::Instances, &key)? {
+        let found = match self.get(T::Instances, &key)? {
             Some(v) => {
                 let facts = decode_facts(&v).map_err(MetaError::corrupt("instances"))?;
-                Ok(Some((e.thing_id, facts)))
+                Some((e.thing_id, facts))
             }
-            None => Ok(None),
+            None => None,
+        };
+        // Asked after the reads: a writer that still holds the key may have committed what
+        // was read; a sync that starts now covers it. A writer that let go is durable.
+        if found.is_some() && self.pending_sops.contains(&sop_key) {
+            self.durable()?;
         }
+        Ok(found)
     }
 
     pub(crate) fn instances_under(&self, prefix: &[u8]) -> Result<Vec<InstanceFacts>, MetaError> {
@@ -283,39 +241,5 @@ impl SledMetaStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn study_dates_become_utc_instants() {
-        let mut f = sv_model::study::InstanceFacts {
-            study_instance_uid: "1".into(),
-            series_instance_uid: "2".into(),
-            sop_instance_uid: "3".into(),
-            sop_class_uid: String::new(),
-            instance_number: None,
-            transfer_syntax_uid: String::new(),
-            rows: None,
-            columns: None,
-            number_of_frames: None,
-            study: Default::default(),
-            series: Default::default(),
-            blob_id: sv_model::BlobId::EMPTY,
-            length: 0,
-            preview: None,
-            preview_error: None,
-            key_image_refs: Vec::new(),
-            procedure_codes: Vec::new(),
-            title: None,
-            received: Timestamp::UNIX_EPOCH,
-        };
-        assert_eq!(study_instant(&f), None);
-        f.study.study_date = Some("20251122".into());
-        f.study.study_time = Some("044219.5".into());
-        let t = study_instant(&f).unwrap();
-        assert_eq!(t.to_rfc3339(), "2025-11-22T04:42:19.5Z");
-        f.study.study_date = Some("19700101".into());
-        f.study.study_time = None;
-        assert_eq!(study_instant(&f), Some(Timestamp::UNIX_EPOCH));
-    }
-}
+#[path = "study_tests.rs"]
+mod tests;
