@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod cli;
+mod crash;
 mod dicomweb;
 mod fhir;
 mod fhir_graphql;

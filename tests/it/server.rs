@@ -152,6 +152,13 @@ impl Server {
         }
     }
 
+    /// SIGKILL, as a power cut or the OOM killer would: no shutdown, nothing flushed by us.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -1,9 +1,9 @@
 //! Configuration: defaults, then `studyvault.toml`, then `STUDYVAULT_*` environment, then flags.
 //!
 //! Only the binary reads configuration; the inner crates get plain structs built here
-//! ([`Config::vault_config`], [`Config::mail_config`]). Secrets (the admin token, the SMTP URL,
-//! which may carry a password) are a [`Secret`], which never shows in `Debug` output, logs or
-//! `studyvault config`.
+//! ([`Config::vault_config`], [`Config::mail_config`]). Secrets (the admin token, the SMTP URL
+//! and the PostgreSQL URL, which may carry a password) are a [`Secret`], which never shows in
+//! `Debug` output, logs or `studyvault config`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::meta_backend::{MetaConfig, MetaLayer};
 use crate::secret::Secret;
 
 /// The merged configuration.
@@ -34,6 +35,10 @@ pub struct Config {
     pub log: String,
     /// Ingests (parse, render, store) that may run at once.
     pub workers: usize,
+    /// Threads for blocking IO (file and metadata reads and writes, spooling) beside the
+    /// `workers`: the server runs at most `workers + io_threads` blocking threads; more
+    /// blocking work waits for one.
+    pub io_threads: usize,
     /// Seconds a request that is not a streaming upload or download may take.
     pub request_timeout_secs: u64,
     /// Seconds a request body may stall between two chunks.
@@ -46,6 +51,8 @@ pub struct Config {
     pub shares: SharesConfig,
     pub smtp: SmtpConfig,
     pub tls: TlsConfig,
+    /// The metadata store: embedded sled (default) or PostgreSQL.
+    pub meta: MetaConfig,
 }
 
 /// How long share links live.
@@ -110,6 +117,9 @@ pub struct LimitsConfig {
     pub max_sequence_depth: u32,
     pub max_zip_entries: u64,
     pub max_zip_expanded_bytes: u64,
+    /// An uploaded instance above this many bytes is spooled to a file under `<data>/spool`
+    /// while it arrives and waits for ingest, instead of being held in memory.
+    pub spool_above_bytes: u64,
 }
 
 /// How previews are made.
@@ -126,6 +136,9 @@ pub struct PreviewConfig {
 pub const DEFAULT_DATA: &str = "./studyvault-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const FILE_NAME: &str = "studyvault.toml";
+/// Blocking IO threads beside the workers: enough for the uploads, downloads and metadata
+/// calls of a personal store under load, far below tokio's default of 512.
+pub const DEFAULT_IO_THREADS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
@@ -140,6 +153,7 @@ impl Default for Config {
             admin_token: None,
             log: "info".into(),
             workers: sv_vault::VaultConfig::default().workers,
+            io_threads: DEFAULT_IO_THREADS,
             request_timeout_secs: api.request_timeout.as_secs(),
             body_idle_timeout_secs: 60,
             shutdown_grace_secs: 60,
@@ -153,6 +167,7 @@ impl Default for Config {
                 max_sequence_depth: dicom.max_sequence_depth,
                 max_zip_entries: api.max_zip_entries as u64,
                 max_zip_expanded_bytes: api.max_zip_expanded_bytes,
+                spool_above_bytes: sv_vault::SPOOL_ABOVE_BYTES,
             },
             preview: PreviewConfig {
                 format: "jpeg".into(),
@@ -173,6 +188,7 @@ impl Default for Config {
                 retry_first_secs: sv_vault::RetryPolicy::default().first.as_secs(),
             },
             tls: TlsConfig::default(),
+            meta: MetaConfig::default(),
         }
     }
 }
@@ -188,6 +204,7 @@ pub struct Layer {
     pub admin_token: Option<Secret>,
     pub log: Option<String>,
     pub workers: Option<usize>,
+    pub io_threads: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub body_idle_timeout_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
@@ -203,6 +220,8 @@ pub struct Layer {
     pub smtp: SmtpLayer,
     #[serde(default)]
     pub tls: TlsLayer,
+    #[serde(default)]
+    pub meta: MetaLayer,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -247,6 +266,7 @@ pub struct LimitsLayer {
     pub max_sequence_depth: Option<u32>,
     pub max_zip_entries: Option<u64>,
     pub max_zip_expanded_bytes: Option<u64>,
+    pub spool_above_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -336,6 +356,7 @@ impl Config {
                 public_url,
                 log,
                 workers,
+                io_threads,
                 request_timeout_secs,
                 body_idle_timeout_secs,
                 shutdown_grace_secs
@@ -353,7 +374,8 @@ impl Config {
                 max_frames,
                 max_sequence_depth,
                 max_zip_entries,
-                max_zip_expanded_bytes
+                max_zip_expanded_bytes,
+                spool_above_bytes
             ]
         );
         overlay!(
@@ -379,6 +401,7 @@ impl Config {
             [url, from, timeout_secs, retry_first_secs]
         );
         overlay!(self.tls, layer.tls, [cert_file, key_file]);
+        self.meta.apply(&layer.meta);
         Ok(())
     }
 
@@ -397,6 +420,9 @@ impl Config {
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");
+        }
+        if self.io_threads == 0 {
+            bail!("io_threads must be at least 1");
         }
         if self.request_timeout_secs == 0 || self.body_idle_timeout_secs == 0 {
             bail!("timeouts must be at least 1 second");
@@ -423,6 +449,7 @@ impl Config {
             bail!("shares: need 1 <= shares.default_expiry_days <= shares.max_expiry_days <= 365");
         }
         self.validate_smtp()?;
+        self.meta.validate()?;
         // An empty path (`STUDYVAULT_TLS_CERT_FILE=`) unsets a file's setting.
         self.tls.cert_file.take_if(|p| p.as_os_str().is_empty());
         self.tls.key_file.take_if(|p| p.as_os_str().is_empty());
@@ -475,6 +502,12 @@ impl Config {
         }
     }
 
+    /// The most blocking threads the server's runtime may run: the workers' CPU jobs and
+    /// `io_threads` more, so IO never waits for every render to end.
+    pub fn blocking_threads(&self) -> usize {
+        self.workers.saturating_add(self.io_threads)
+    }
+
     /// Whether the server speaks HTTPS itself (`[tls]` set).
     pub fn tls_enabled(&self) -> bool {
         self.tls.cert_file.is_some() && self.tls.key_file.is_some()
@@ -507,6 +540,8 @@ impl Config {
                 jpeg_quality: p.jpeg_quality,
             },
             workers: self.workers,
+            spool_above_bytes: l.spool_above_bytes,
+            spool_dir: None,
             sharing: sv_vault::SharingConfig {
                 public_url: self.public_url.clone(),
                 default_expires_in: days(self.shares.default_expiry_days),

@@ -1,7 +1,8 @@
 //! The `STUDYVAULT_*` environment as a configuration layer.
 //!
 //! A top-level key `k` is `STUDYVAULT_K`; a key `k` of section `s` is `STUDYVAULT_S_K`
-//! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES`). `STUDYVAULT_CONFIG`
+//! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES`), and of a nested section
+//! `s.t`, `STUDYVAULT_S_T_K` (`STUDYVAULT_META_POSTGRES_URL`). `STUDYVAULT_CONFIG`
 //! names the file and is read by the flags; any other `STUDYVAULT_*` name is an error, so a
 //! typo does not go unnoticed.
 
@@ -26,6 +27,7 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (None, "admin_token", Kind::Text),
     (None, "log", Kind::Text),
     (None, "workers", Kind::Integer),
+    (None, "io_threads", Kind::Integer),
     (None, "request_timeout_secs", Kind::Integer),
     (None, "body_idle_timeout_secs", Kind::Integer),
     (None, "shutdown_grace_secs", Kind::Integer),
@@ -38,6 +40,7 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("limits"), "max_sequence_depth", Kind::Integer),
     (Some("limits"), "max_zip_entries", Kind::Integer),
     (Some("limits"), "max_zip_expanded_bytes", Kind::Integer),
+    (Some("limits"), "spool_above_bytes", Kind::Integer),
     (Some("preview"), "format", Kind::Text),
     (Some("preview"), "min_short_side", Kind::Integer),
     (Some("preview"), "max_short_side", Kind::Integer),
@@ -52,6 +55,9 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("smtp"), "retry_first_secs", Kind::Integer),
     (Some("tls"), "cert_file", Kind::Text),
     (Some("tls"), "key_file", Kind::Text),
+    (Some("meta"), "backend", Kind::Text),
+    (Some("meta.postgres"), "url", Kind::Text),
+    (Some("meta.postgres"), "pool_size", Kind::Integer),
 ];
 
 /// Variables that are `STUDYVAULT_*` but not configuration keys.
@@ -59,7 +65,7 @@ const NOT_KEYS: &[&str] = &["STUDYVAULT_CONFIG", "STUDYVAULT_URL", "STUDYVAULT_T
 
 pub fn env_name(section: Option<&str>, key: &str) -> String {
     match section {
-        Some(s) => format!("STUDYVAULT_{}_{}", s, key).to_ascii_uppercase(),
+        Some(s) => format!("STUDYVAULT_{}_{}", s.replace('.', "_"), key).to_ascii_uppercase(),
         None => format!("STUDYVAULT_{key}").to_ascii_uppercase(),
     }
 }
@@ -99,14 +105,14 @@ pub fn layer_from_env(
                     .with_context(|| format!("{name} must be a whole number"))?,
             ),
         };
-        let table = match section {
-            Some(s) => root
+        let mut table = &mut root;
+        for s in section.into_iter().flat_map(|s| s.split('.')) {
+            table = table
                 .entry(s)
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()))
                 .as_table_mut()
-                .expect("sections are tables"),
-            None => &mut root,
-        };
+                .expect("sections are tables");
+        }
         table.insert(key.to_string(), value);
         used.push(name);
     }

@@ -140,3 +140,29 @@ fn tls_needs_both_files_and_makes_the_default_public_url_https() {
     );
     assert_eq!(printed["smtp"]["timeout_secs"].as_integer(), Some(30));
 }
+
+#[test]
+fn spooling_and_io_threads_have_defaults_reach_the_vault_and_are_checked() {
+    let config = load("", &[]).unwrap();
+    assert_eq!(config.limits.spool_above_bytes, 64 << 20);
+    assert_eq!(config.io_threads, super::DEFAULT_IO_THREADS);
+    assert_eq!(
+        config.blocking_threads(),
+        config.workers + super::DEFAULT_IO_THREADS
+    );
+    assert_eq!(
+        config.vault_config().unwrap().spool_above_bytes,
+        64 << 20,
+        "the vault spools what the configuration says"
+    );
+    let config = load(
+        "workers = 2\nio_threads = 5\n[limits]\nspool_above_bytes = 1000\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.blocking_threads(), 7);
+    assert_eq!(config.vault_config().unwrap().spool_above_bytes, 1000);
+    let config = load("", &[("STUDYVAULT_LIMITS_SPOOL_ABOVE_BYTES", "4096")]).unwrap();
+    assert_eq!(config.limits.spool_above_bytes, 4096);
+    assert!(error("io_threads = 0\n", &[]).contains("io_threads"));
+}

@@ -12,6 +12,7 @@ mod config;
 mod config_env;
 mod export;
 mod maintenance;
+mod meta_backend;
 mod public_url;
 mod record;
 mod secret;

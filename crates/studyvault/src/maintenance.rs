@@ -8,8 +8,16 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 
 /// Opens the vault of a stopped data directory; refuses a directory with no store in it.
+/// With `meta.backend = "postgres"` the metadata is in the database, and only the blobs are
+/// under the data directory.
 pub fn open_stopped(config: &Config) -> anyhow::Result<sv_vault::Vault> {
     let data: &Path = &config.data;
+    if config.meta.is_postgres() {
+        if !data.join("blobs").is_dir() {
+            bail!("'{}' holds no studyvault blobs", data.display());
+        }
+        return crate::meta_backend::open_vault(config, config.vault_config()?);
+    }
     if !data.join("meta").is_dir() {
         bail!("'{}' holds no studyvault data", data.display());
     }

@@ -34,10 +34,7 @@ const HSTS: &str = "max-age=31536000";
 
 pub fn run(loaded: Loaded) -> anyhow::Result<()> {
     let config = loaded.config;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("studyvault")
-        .build()?;
+    let runtime = runtime_builder(&config).build()?;
     runtime.block_on(async move {
         let server = Prepared::new(&config).await?;
         if let Source::Generated(path) = &server.admin_source {
@@ -57,6 +54,18 @@ pub fn run(loaded: Loaded) -> anyhow::Result<()> {
     // tasks' clones drop, all of which happened before `serve` returned.
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The server's runtime: blocking threads bounded to [`Config::blocking_threads`] (tokio's
+/// default is 512), so a burst of uploads or downloads queues for threads instead of making
+/// hundreds of them.
+pub(crate) fn runtime_builder(config: &Config) -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .enable_all()
+        .thread_name("studyvault")
+        .max_blocking_threads(config.blocking_threads());
+    builder
 }
 
 /// A server ready to serve: bound, with its vault open and its router built.
@@ -91,12 +100,7 @@ impl Prepared {
         public_url::warn_if_unsafe(&public_url, tls.is_some());
         let mut vault_config = config.vault_config()?;
         vault_config.sharing.public_url = public_url.clone();
-        let vault = Vault::open(&config.data, vault_config).with_context(|| {
-            format!(
-                "could not open the data directory '{}' (is another server using it?)",
-                config.data.display()
-            )
-        })?;
+        let vault = crate::meta_backend::open_vault(config, vault_config)?;
         enable_mail(config, &vault)?;
         // Last of the checks: a token generated here is printed only once, by this start, so
         // no later startup error may swallow it.

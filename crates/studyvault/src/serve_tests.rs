@@ -155,3 +155,59 @@ async fn tls_file_errors_name_the_file_and_stop_startup() {
     // Nothing was created: the admin token comes last, after every other check.
     assert!(!config.data.join(crate::admin_token::FILE_NAME).exists());
 }
+
+/// The server's runtime makes no more than `workers + io_threads` blocking threads, however
+/// many blocking jobs wait: every job below blocks until released, so each one the runtime
+/// can start takes a thread of its own, and the runtime names every thread it makes.
+#[test]
+fn the_runtime_bounds_its_blocking_threads() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path().join("data"), false);
+    config.workers = 1;
+    config.io_threads = 2;
+    let made = Arc::new(AtomicUsize::new(0));
+    let runtime = super::runtime_builder(&config)
+        .worker_threads(1)
+        .thread_name_fn({
+            let made = made.clone();
+            move || {
+                made.fetch_add(1, Ordering::SeqCst);
+                "studyvault-test".into()
+            }
+        })
+        .build()
+        .unwrap();
+    let release = Arc::new((Mutex::new(false), Condvar::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let threads_before = runtime.block_on(async { made.load(Ordering::SeqCst) });
+    let jobs: Vec<_> = (0..10)
+        .map(|_| {
+            let (release, done) = (release.clone(), done.clone());
+            runtime.spawn_blocking(move || {
+                let (open, opened) = &*release;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = opened.wait(open).unwrap();
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let blocking_threads = made.load(Ordering::SeqCst) - threads_before;
+    assert_eq!(
+        blocking_threads,
+        config.blocking_threads(),
+        "ten waiting jobs got {blocking_threads} threads"
+    );
+    *release.0.lock().unwrap() = true;
+    release.1.notify_all();
+    runtime.block_on(async {
+        for job in jobs {
+            job.await.unwrap();
+        }
+    });
+    assert_eq!(done.load(Ordering::SeqCst), 10, "the queued jobs ran too");
+}
