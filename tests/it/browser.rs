@@ -103,6 +103,7 @@ fn a_patient_shares_a_study_by_mail_and_the_recipient_opens_it_in_a_browser() {
     );
     assert_eq!(made.status, 201, "{}", made.text());
     let owner = made.json()["token"].as_str().unwrap().to_owned();
+    let rid = made.json()["id"].as_str().unwrap().to_owned();
 
     // A CD export as a folder (DICOMDIRs and multi-image series), and a zip of two more
     // studies.
@@ -122,6 +123,32 @@ fn a_patient_shares_a_study_by_mail_and_the_recipient_opens_it_in_a_browser() {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let downloads = work.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
+    // A share with the shortest life allowed (a minute): it opens at the start of the run,
+    // and gives the 404 once it is over.
+    let uploaded = server.upload_dicom(
+        &rid,
+        &owner,
+        &std::fs::read(fixture_path("MR_small.dcm")).unwrap(),
+    );
+    let study = uploaded.json()["instances"][0]["study_instance_uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::json!({"study_instance_uid": study, "expires_in": 60});
+    let expiring = server.post(
+        &format!("/v1/records/{rid}/shares"),
+        Some(&owner),
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(expiring.status, 201, "{}", expiring.text());
+    let expiring_link = expiring.json()["url"].as_str().unwrap().to_owned();
+    // The server set the expiry a minute after it made the share, before this point.
+    let expires_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
 
     let out = Command::new(python())
         .arg(python_script("browser_check.py"))
@@ -132,6 +159,8 @@ fn a_patient_shares_a_study_by_mail_and_the_recipient_opens_it_in_a_browser() {
         .arg(&maildir)
         .arg(&shots)
         .arg(&downloads)
+        .arg(&expiring_link)
+        .arg(expires_at.to_string())
         .output()
         .expect("run browser_check.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -142,6 +171,7 @@ fn a_patient_shares_a_study_by_mail_and_the_recipient_opens_it_in_a_browser() {
         server.logs()
     );
     assert!(stdout.contains("ok: the fifth wrong passcode locks the link"));
+    assert!(stdout.contains("ok: an expired share gives the same 404 page as an unknown link"));
     // Nothing secret reaches the server's log: no link, no owner token, no session.
     let logs = server.logs();
     assert!(!logs.contains(&owner), "the owner token is in the log");
@@ -169,28 +199,35 @@ fn a_viewer_with_only_the_share_link_reaches_that_study_over_dicomweb() {
     };
     let shared = study_of("CT_small.dcm");
     let other = study_of("MR_small.dcm");
-    let body = serde_json::json!({ "study_instance_uid": shared }).to_string();
-    let created = server.post(
-        &format!("/v1/records/{rid}/shares"),
-        Some(&owner),
-        "application/json",
-        body.as_bytes(),
-    );
-    assert_eq!(created.status, 201, "{}", created.text());
-    let url = created.json()["url"].as_str().unwrap().to_owned();
-    let out = Command::new(python())
-        .arg(python_script("share_dicomweb_check.py"))
-        .arg(format!("{url}/dicomweb"))
-        .arg(&shared)
-        .arg(&other)
-        .output()
-        .expect("run share_dicomweb_check.py");
-    assert!(
-        out.status.success(),
-        "share DICOMweb check failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // A share as stored, and one that de-identifies (the viewer sees remapped UIDs).
+    for deidentify in [false, true] {
+        let body = serde_json::json!({ "study_instance_uid": shared, "deidentify": deidentify });
+        let created = server.post(
+            &format!("/v1/records/{rid}/shares"),
+            Some(&owner),
+            "application/json",
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(created.status, 201, "{}", created.text());
+        let url = created.json()["url"].as_str().unwrap().to_owned();
+        let mut check = Command::new(python());
+        check.arg(python_script("share_dicomweb_check.py"));
+        if deidentify {
+            check.arg("--deidentified");
+        }
+        let out = check
+            .arg(format!("{url}/dicomweb"))
+            .arg(&shared)
+            .arg(&other)
+            .output()
+            .expect("run share_dicomweb_check.py");
+        assert!(
+            out.status.success(),
+            "share DICOMweb check failed (deidentify: {deidentify}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     assert!(!has_link(&server.logs()), "a share link is in the log");
 }
 

@@ -2,10 +2,12 @@
 patient and as the people they share with: sign in, upload a folder and a zip and watch the
 progress finish, previews load at full size, step through a series, share by mail, open the
 mailed link in a fresh browser, use the viewer, download the de-identified zip and check it
-with pydicom, revoke and see the 404, and lock a passcode share. Screenshots of every page go
-to the screenshot directory.
+with pydicom, revoke and see the 404, lock a passcode share, and see a share made with a
+minute to live open at the start and give the 404 once that minute is over. Screenshots of
+every page go to the screenshot directory.
 
-Usage: browser_check.py BASE_URL OWNER_TOKEN FOLDER ZIP MAILDIR SHOTS DOWNLOADS
+Usage: browser_check.py BASE_URL OWNER_TOKEN FOLDER ZIP MAILDIR SHOTS DOWNLOADS EXPIRING_LINK EXPIRES_AT
+(EXPIRES_AT in Unix seconds)
 Prints one line per passed check; exits non-zero at the first failure, naming it."""
 
 import email
@@ -106,8 +108,18 @@ def mail_text(msg):
     return msg.get_body(preferencelist=("plain",)).get_content()
 
 
-def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads):
+def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads, expiring_link,
+         expires_at):
     shots = Shots(shots_dir)
+    expires_at = float(expires_at)
+    # --- a share with a minute to live opens now (and gives the 404 at the end) -----------
+    early = browser(downloads)
+    try:
+        early.get(expiring_link)
+        check("a share with a minute to live opens before it expires",
+              "Open the study" in early.page_source and time.time() < expires_at)
+    finally:
+        early.quit()
     patient = browser(downloads)
     try:
         # --- sign in: by the mailed one-time link, then (after sign-out) by token --------
@@ -327,6 +339,19 @@ def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads):
         check("the owner sees the lock", "Locked" in patient.page_source)
         shots.take(patient, "shares-after")
 
+        # --- the share made with a minute to live: expired now, the same 404 --------------
+        late = browser(downloads)
+        try:
+            time.sleep(max(0.0, expires_at + 1 - time.time()))
+            late.get(expiring_link)
+            shots.take(late, "recipient-expired-404")
+            expired = late.page_source
+            late.get(base + "/s/" + "0" * 64)
+            check("an expired share gives the same 404 page as an unknown link",
+                  "not valid" in expired and expired == late.page_source)
+        finally:
+            late.quit()
+
         # --- sign out ----------------------------------------------------------------------
         form_post(patient, "Sign out")
         patient.get(base + "/studies")
@@ -336,7 +361,7 @@ def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 8:
+    if len(sys.argv) != 10:
         sys.exit(__doc__)
     try:
         main(*sys.argv[1:])

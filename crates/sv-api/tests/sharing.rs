@@ -563,3 +563,382 @@ async fn a_patient_signs_in_with_a_token_sees_studies_shares_and_signs_out() {
     let after = browser.get(&api, "/studies").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER, "signed out");
 }
+
+/// A GET of a share's DICOMweb path with no cookie, as a viewer on another origin sends it.
+async fn viewer_get(api: &Api, path: &str, accept: &str) -> Reply {
+    let headers = [("accept", accept), ("origin", "https://viewer.example")];
+    send(api, "GET", path, None, &headers, Body::empty()).await
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn a_deidentifying_share_answers_dicomweb_in_the_uids_it_shows_and_nothing_more() {
+    let api = api();
+    let (rid, owner) = record(&api, "Jane").await;
+    let study = upload(&api, &rid, &owner, CT).await;
+    let stored = get(
+        &api,
+        &format!("/v1/records/{rid}/dicomweb/studies/{study}/instances"),
+        &owner,
+    )
+    .await
+    .json();
+    let (series, sop) = (
+        stored[0]["0020000E"]["Value"][0]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        stored[0]["00080018"]["Value"][0]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let owners_view = get(
+        &api,
+        &format!("/v1/records/{rid}/dicomweb/studies/{study}/metadata"),
+        &owner,
+    )
+    .await
+    .json();
+    let name = owners_view[0]["00100010"]["Value"][0]["Alphabetic"]
+        .as_str()
+        .expect("the fixture names its patient")
+        .to_owned();
+    let patient_id = owners_view[0]["00100020"]["Value"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = share(
+        &api,
+        &rid,
+        &owner,
+        json!({"study_instance_uid": study, "deidentify": true}),
+    )
+    .await;
+    let link = link_of(&created);
+    let base = format!("/s/{link}/dicomweb");
+    let json = "application/dicom+json";
+
+    // QIDO: the study, in the UIDs the share shows, without the patient.
+    let found = viewer_get(&api, &format!("{base}/studies"), json).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text());
+    assert_eq!(found.header("access-control-allow-origin"), "*");
+    let shown_study = found.json()[0]["0020000D"]["Value"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(shown_study.starts_with("2.25.") && shown_study != study);
+    assert_eq!(
+        found.json()[0]["00100010"]["Value"][0]["Alphabetic"],
+        "Anonymous"
+    );
+    let instances = viewer_get(
+        &api,
+        &format!("{base}/studies/{shown_study}/instances"),
+        json,
+    )
+    .await
+    .json();
+    let shown_series = instances[0]["0020000E"]["Value"][0].as_str().unwrap();
+    let shown_sop = instances[0]["00080018"]["Value"][0].as_str().unwrap();
+    assert!(shown_series.starts_with("2.25.") && shown_sop.starts_with("2.25."));
+    for answer in [
+        &found,
+        &viewer_get(&api, &format!("{base}/studies/{shown_study}/series"), json).await,
+    ] {
+        for secret in [&name, &patient_id, &study, &series, &sop] {
+            assert!(
+                !contains(&answer.bytes, secret),
+                "{secret} in {}",
+                answer.text()
+            );
+        }
+    }
+    // The stored UIDs name nothing here.
+    for path in [
+        format!("{base}/studies/{study}"),
+        format!("{base}/studies/{study}/metadata"),
+        format!("{base}/studies/{study}/series"),
+        format!("{base}/studies/{shown_study}/series/{series}/instances/{sop}"),
+    ] {
+        let r = viewer_get(&api, &path, "*/*").await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let by_stored_uid = viewer_get(
+        &api,
+        &format!("{base}/studies?StudyInstanceUID={study}"),
+        json,
+    )
+    .await;
+    assert_eq!(by_stored_uid.status, StatusCode::NO_CONTENT);
+
+    // Metadata and files: de-identified, consistent with the search, bulk data reachable.
+    let instance =
+        format!("{base}/studies/{shown_study}/series/{shown_series}/instances/{shown_sop}");
+    let metadata = viewer_get(&api, &format!("{instance}/metadata"), json).await;
+    assert_eq!(metadata.status, StatusCode::OK, "{}", metadata.text());
+    for secret in [&name, &patient_id, &study, &series, &sop] {
+        assert!(
+            !contains(&metadata.bytes, secret),
+            "{secret} in the metadata"
+        );
+    }
+    let m = &metadata.json()[0];
+    assert_eq!(m["00080018"]["Value"][0], shown_sop);
+    assert_eq!(m["00120062"]["Value"][0], "YES", "Patient Identity Removed");
+    let file = viewer_get(
+        &api,
+        &instance,
+        "multipart/related; type=\"application/dicom\"",
+    )
+    .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(contains(&file.bytes, shown_sop) && contains(&file.bytes, "DICM"));
+    for secret in [&name, &patient_id, &sop] {
+        assert!(!contains(&file.bytes, secret), "{secret} in the file");
+    }
+    // Frames are the stored pixels: de-identifying leaves them as they are.
+    let octets = "multipart/related; type=\"application/octet-stream\"";
+    let frame = viewer_get(&api, &format!("{instance}/frames/1"), octets).await;
+    assert_eq!(frame.status, StatusCode::OK, "{}", frame.text());
+    let owners_frame = send(
+        &api,
+        "GET",
+        &format!(
+            "/v1/records/{rid}/dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/1"
+        ),
+        Some(&owner),
+        &[("accept", octets)],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(frame.bytes, owners_frame.bytes);
+    let thumbnail = viewer_get(&api, &format!("{instance}/thumbnail"), "image/jpeg").await;
+    assert_eq!(thumbnail.status, StatusCode::OK);
+    assert_eq!(thumbnail.header("content-type"), "image/jpeg");
+}
+
+#[tokio::test]
+async fn a_passcode_share_opens_to_a_viewer_only_with_the_key_its_recipient_was_given() {
+    let api = api();
+    let (rid, owner) = record(&api, "Jane").await;
+    let study = upload(&api, &rid, &owner, CT).await;
+    let created = share(
+        &api,
+        &rid,
+        &owner,
+        json!({"study_instance_uid": study, "passcode": "4242-cedar"}),
+    )
+    .await;
+    let link = link_of(&created);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let json = "application/dicom+json";
+    let studies = format!("/s/{link}/dicomweb/studies");
+    assert_eq!(
+        viewer_get(&api, &studies, json).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut browser = Browser::default();
+    let landing = browser.get(&api, &format!("/s/{link}")).await;
+    assert!(
+        !landing.text().contains("/viewer/"),
+        "no key before the passcode"
+    );
+    let token = csrf(&landing);
+    let opened = browser
+        .post(
+            &api,
+            &format!("/s/{link}"),
+            &[("csrf", &token), ("passcode", "4242-cedar")],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&api, &format!("/s/{link}/study")).await.text();
+    let at = page
+        .find(&format!("/s/{link}/viewer/"))
+        .expect("a viewer address");
+    let address = page[at..].split('"').next().unwrap().to_owned();
+    assert!(address.ends_with("/dicomweb"), "{address}");
+    assert!(page.contains("without the passcode"));
+    let key = address.split('/').nth(4).unwrap().to_owned();
+
+    // The key opens the study's DICOMweb to a client with no cookie, from any origin.
+    let found = viewer_get(&api, &format!("{address}/studies"), json).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text());
+    assert_eq!(found.header("access-control-allow-origin"), "*");
+    assert!(
+        found
+            .headers
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let retrieve = found.json()[0]["00081190"]["Value"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(retrieve.contains(&address), "results stay under the key");
+    // A changed key, a key of another share, a key moved past its expiry: 404.
+    let (expiry, mac) = key.split_once('.').unwrap();
+    let flipped = format!(
+        "{expiry}.{}{}",
+        if mac.starts_with('0') { "1" } else { "0" },
+        &mac[1..]
+    );
+    let later: i64 = expiry.parse::<i64>().unwrap() + 3600;
+    for bad in [flipped, format!("{later}.{mac}"), "0.00".into(), "x".into()] {
+        let r = viewer_get(
+            &api,
+            &format!("/s/{link}/viewer/{bad}/dicomweb/studies"),
+            json,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let other = link_of(
+        &share(
+            &api,
+            &rid,
+            &owner,
+            json!({"study_instance_uid": study, "passcode": "other-one"}),
+        )
+        .await,
+    );
+    let r = viewer_get(
+        &api,
+        &format!("/s/{other}/viewer/{key}/dicomweb/studies"),
+        json,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a key belongs to its share"
+    );
+
+    // Revoked: the key stops at the next request.
+    let revoked = send(
+        &api,
+        "DELETE",
+        &format!("/v1/records/{rid}/shares/{id}"),
+        Some(&owner),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let after = viewer_get(&api, &format!("{address}/studies"), json).await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn attempts_at_secrets_are_limited_per_network_and_pages_are_not() {
+    let api = api();
+    let (rid, owner) = record(&api, "Jane").await;
+    let study = upload(&api, &rid, &owner, CT).await;
+    let link = link_of(
+        &share(
+            &api,
+            &rid,
+            &owner,
+            json!({"study_instance_uid": study, "passcode": "right-one"}),
+        )
+        .await,
+    );
+    let mut browser = Browser::default();
+    let home = browser.get(&api, "/").await;
+    let token = csrf(&home);
+    // The burst: every wrong token is answered as such.
+    for n in 0..20 {
+        let r = browser
+            .post(
+                &api,
+                "/signin/token",
+                &[("csrf", &token), ("token", "not-a-token")],
+            )
+            .await;
+        assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "attempt {n}");
+    }
+    // Then the network is refused, on every guarded route, before anything is tried.
+    let refused = browser
+        .post(
+            &api,
+            "/signin/token",
+            &[("csrf", &token), ("token", &owner)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.header("retry-after").parse().unwrap();
+    assert!((1..=3).contains(&wait), "{wait}");
+    assert!(refused.text().contains("Too many attempts"));
+    assert_page_headers(&refused);
+    let landing = browser.get(&api, &format!("/s/{link}")).await;
+    let opened = browser
+        .post(
+            &api,
+            &format!("/s/{link}"),
+            &[("csrf", &csrf(&landing)), ("passcode", "right-one")],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::TOO_MANY_REQUESTS);
+    let log = get(&api, &format!("/v1/records/{rid}/shares"), &owner)
+        .await
+        .json();
+    assert_eq!(log[0]["views"], 0, "the refused attempt was not tried");
+    assert_eq!(log[0]["passcode_failures"], 0);
+    // Pages, images and the API are not limited.
+    assert_eq!(browser.get(&api, "/").await.status, StatusCode::OK);
+    assert_eq!(landing.status, StatusCode::OK);
+    assert_eq!(
+        get(&api, &format!("/v1/records/{rid}/shares"), &owner)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_study_ends_its_shares_at_the_next_request() {
+    let api = api();
+    let (rid, owner) = record(&api, "Jane").await;
+    let bytes = sv_testkit::fixtures::read_dicom_fixture(CT);
+    let ct = [("content-type", "application/dicom")];
+    let uri = format!("/v1/records/{rid}/studies");
+    let uploaded = send(&api, "POST", &uri, Some(&owner), &ct, Body::from(bytes)).await;
+    let e = &uploaded.json()["instances"][0];
+    let (study, thing) = (
+        e["study_instance_uid"].as_str().unwrap().to_owned(),
+        e["thing_id"].as_str().unwrap().to_owned(),
+    );
+    let link = link_of(&share(&api, &rid, &owner, json!({"study_instance_uid": study})).await);
+    let studies = format!("/s/{link}/dicomweb/studies");
+    let json = "application/dicom+json";
+    // Read twice: the second answer comes from the remembered share.
+    for _ in 0..2 {
+        assert_eq!(
+            viewer_get(&api, &studies, json).await.status,
+            StatusCode::OK
+        );
+    }
+    let deleted = send(
+        &api,
+        "DELETE",
+        &format!("/v1/records/{rid}/things/{thing}"),
+        Some(&owner),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert!(deleted.status.is_success(), "{}", deleted.text());
+    assert_eq!(
+        viewer_get(&api, &studies, json).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let landing = send(&api, "GET", &format!("/s/{link}"), None, &[], Body::empty()).await;
+    assert_eq!(landing.status, StatusCode::NOT_FOUND);
+}

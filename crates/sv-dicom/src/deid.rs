@@ -122,6 +122,45 @@ impl Deidentifier {
         format!("2.25.{}", u128::from_be_bytes(bytes))
     }
 
+    /// One attribute's text value as the files of this share carry it, by the same table:
+    /// what a search or a page says of a de-identified study then agrees with what its files
+    /// hold. `tag` is (group, element) of a top-level attribute; `None` in or out means absent
+    /// (an emptied attribute is absent here, as summaries read an empty value). A multi-valued
+    /// UID list (`\`-separated) is remapped value by value.
+    pub fn attribute(&self, (group, element): (u16, u16), value: Option<&str>) -> Option<String> {
+        let tag = Tag(group, element);
+        let value = value.filter(|v| !v.is_empty())?;
+        match profile::action(tag) {
+            Action::Keep => Some(value.to_owned()),
+            Action::Remove => None,
+            Action::Empty => match tag {
+                tags::PATIENT_NAME => Some(DUMMY_PERSON_NAME.to_owned()),
+                tags::PATIENT_ID => Some(self.patient_id.clone()),
+                _ => None,
+            },
+            Action::Dummy => StandardDataDictionary
+                .by_tag(tag)
+                .and_then(|entry| dummy(entry.vr().relaxed()))
+                .map(str::to_owned),
+            Action::Remap => Some(
+                value
+                    .split('\\')
+                    .map(|uid| self.remap_uid(uid))
+                    .collect::<Vec<_>>()
+                    .join("\\"),
+            ),
+        }
+    }
+
+    /// Whether the sequence `tag` (group, element) keeps its items (de-identified in turn)
+    /// rather than going or being emptied.
+    pub fn keeps_sequence(&self, (group, element): (u16, u16)) -> bool {
+        matches!(
+            profile::action(Tag(group, element)),
+            Action::Keep | Action::Dummy | Action::Remap
+        )
+    }
+
     /// A whole PS3.10 file (preamble, DICM, file meta, dataset) in, a de-identified PS3.10 file
     /// out: the file meta's MediaStorageSOPInstanceUID remapped too, transfer syntax and pixel
     /// data untouched (encapsulated pixel data stays byte-identical).

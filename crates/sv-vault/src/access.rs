@@ -13,9 +13,6 @@
 //! - revocation ([`Vault::revoke_token_blocking`]) deletes in the store, then evicts; a lookup
 //!   that read the store before that eviction does not put what it read back (generation).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use sv_model::{
     Grant, Permissions, Record, RecordId, Secret, SecretHash, Timestamp, Token, TokenId, TypeId,
 };
@@ -105,68 +102,10 @@ pub struct IssuedToken {
     pub secret: Secret,
 }
 
-/// Tokens remembered; the map is emptied when full (only real tokens enter, so this is rare).
-const CACHED_TOKENS: usize = 4096;
-
-/// Tokens the store returned, by the hash of their secret.
-#[derive(Default)]
-pub(crate) struct TokenCache {
-    state: Mutex<TokenCacheState>,
-}
-
-#[derive(Default)]
-struct TokenCacheState {
-    tokens: HashMap<SecretHash, Token>,
-    /// Bumped by every eviction: a fill that began under an older generation is dropped.
-    generation: u64,
-}
-
-impl TokenCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, TokenCacheState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn get(&self, hash: &SecretHash) -> Option<Token> {
-        self.lock().tokens.get(hash).cloned()
-    }
-
-    /// Read before the store lookup whose result is then passed to [`TokenCache::fill`].
-    fn generation(&self) -> u64 {
-        self.lock().generation
-    }
-
-    /// Remembers `token`, unless something was evicted since `generation` was read: the
-    /// store read may then predate a revocation.
-    fn fill(&self, generation: u64, token: Token) {
-        let mut state = self.lock();
-        if state.generation != generation {
-            return;
-        }
-        if state.tokens.len() >= CACHED_TOKENS && !state.tokens.contains_key(&token.secret_hash) {
-            state.tokens.clear();
-        }
-        state.tokens.insert(token.secret_hash, token);
-    }
-
-    /// Forgets token `id` of `record`, whatever its secret.
-    fn evict(&self, record: RecordId, id: TokenId) {
-        let mut state = self.lock();
-        state.generation += 1;
-        state
-            .tokens
-            .retain(|_, t| !(t.id == id && t.record_id == record));
-    }
-}
-
-impl std::fmt::Debug for TokenCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.lock();
-        f.debug_struct("TokenCache")
-            .field("tokens", &state.tokens.len())
-            .field("generation", &state.generation)
-            .finish()
-    }
-}
+/// Tokens the store returned, by the hash of their secret. A token lives in memory at most
+/// this long, which bounds how long another node's revocation goes unseen here.
+pub(crate) type TokenCache = crate::secret_cache::SecretCache<Token>;
+pub(crate) const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The verdict on a token found by its secret's hash.
 fn verdict(found: Option<Token>, now: Timestamp) -> Result<Principal, AuthFailure> {
@@ -194,7 +133,7 @@ impl Vault {
         // Looked up by hash: the secret itself never reaches the store.
         let found = self.inner.meta.token_by_hash(&hash)?;
         if let Some(token) = &found {
-            self.inner.tokens.fill(generation, token.clone());
+            self.inner.tokens.fill(generation, hash, token.clone());
         }
         Ok(verdict(found, now))
     }
@@ -222,7 +161,9 @@ impl Vault {
     pub fn revoke_token_blocking(&self, record: RecordId, id: TokenId) -> Result<bool, VaultError> {
         let deleted = self.inner.meta.delete_token(record, id);
         // Evicted even if the delete failed: it may have happened all the same.
-        self.inner.tokens.evict(record, id);
+        self.inner
+            .tokens
+            .evict(|t| t.id == id && t.record_id == record);
         Ok(deleted?)
     }
 
@@ -445,39 +386,11 @@ mod tests {
             assert_eq!(outcome.unwrap_err(), AuthFailure::Unknown);
             assert!(vault.authenticate_cached(&secret, &ADMIN, now).is_none());
         }
-        assert_eq!(vault.inner.tokens.lock().tokens.len(), 0);
+        assert_eq!(vault.inner.tokens.len(), 0);
         let admin = SecretHash::of(b"admin secret");
         assert!(matches!(
             vault.authenticate_cached("admin secret", &admin, now),
             Some(Ok(Principal::Admin))
         ));
-    }
-
-    #[test]
-    fn a_lookup_that_raced_a_revocation_does_not_put_the_token_back() {
-        let cache = TokenCache::default();
-        let t = token(RecordId::new_random(), Vec::new());
-        // The lookup reads the generation and the store, then the revocation evicts, then the
-        // lookup tries to fill with what it read before the delete.
-        let generation = cache.generation();
-        cache.evict(t.record_id, t.id);
-        cache.fill(generation, t.clone());
-        assert!(cache.get(&t.secret_hash).is_none());
-        // A lookup that starts after the revocation fills as usual.
-        cache.fill(cache.generation(), t.clone());
-        assert_eq!(cache.get(&t.secret_hash), Some(t.clone()));
-        cache.evict(t.record_id, t.id);
-        assert!(cache.get(&t.secret_hash).is_none());
-    }
-
-    #[test]
-    fn the_token_cache_is_bounded() {
-        let cache = TokenCache::default();
-        for n in 0..CACHED_TOKENS + 10 {
-            let mut t = token(RecordId::new_random(), Vec::new());
-            t.secret_hash = SecretHash::of(n.to_string().as_bytes());
-            cache.fill(cache.generation(), t);
-        }
-        assert!(cache.lock().tokens.len() <= CACHED_TOKENS);
     }
 }

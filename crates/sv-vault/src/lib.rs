@@ -19,8 +19,11 @@ mod preview_cache;
 mod render;
 mod report;
 mod search;
+mod secret_cache;
 mod sessions;
 mod sharing;
+mod shown;
+mod spool;
 mod studies;
 mod things;
 
@@ -42,13 +45,15 @@ pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
 pub use search::{
     DigestFilter, InstanceFilter, SeriesFilter, SopResolver, StudyFilter, StudyHit, StudyLookup,
-    StudyOrder, StudyPage, StudySearch, Window, newest_first,
+    StudyOrder, StudyPage, StudySearch, Window, newest_first, series_order,
 };
 pub use sessions::{PATIENT_ABSOLUTE, PATIENT_IDLE, PatientSession, SIGNIN_LINK_MINUTES};
 pub use sharing::{
     CreatedShare, NewShare, OpenOutcome, ShareAccess, ShareLanding, ShareRefusal, SharingConfig,
-    UidView, csrf_token, display_date, valid_email,
+    VIEWER_KEY_HOURS, csrf_token, display_date, valid_email,
 };
+pub use shown::{AsShared, ShownInstance};
+pub use spool::{InstanceBytes, SpoolFile, SpoolReader};
 pub use studies::{FrameBytes, StudyListing, StudyView};
 pub use sv_mail::{MailConfig, MailError, Mailer, RetryPolicy, Transport};
 pub use things::{BlobPut, FeedPage, Outcome, ThingDraft, ThingHistory, ThingRefusal};
@@ -72,7 +77,17 @@ pub struct VaultConfig {
     pub workers: usize,
     /// Share links: where they point, how long they live.
     pub sharing: SharingConfig,
+    /// Instances above this many bytes are spooled to a file while they arrive and wait for
+    /// ingest, instead of being held in memory (`spool.rs`).
+    pub spool_above_bytes: u64,
+    /// Where spool files go: `None` is `<data>/spool` for [`Vault::open`] and the system's
+    /// temporary directory for [`Vault::with_stores`].
+    pub spool_dir: Option<std::path::PathBuf>,
 }
+
+/// The default of [`VaultConfig::spool_above_bytes`]: 64 MiB (a CT slice is 0.5 MB, a
+/// radiograph 15, a multi-frame ultrasound or tomosynthesis many times more).
+pub const SPOOL_ABOVE_BYTES: u64 = 64 << 20;
 
 impl Default for VaultConfig {
     fn default() -> Self {
@@ -81,6 +96,8 @@ impl Default for VaultConfig {
             preview: sv_dicom::PreviewOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sharing: SharingConfig::default(),
+            spool_above_bytes: SPOOL_ABOVE_BYTES,
+            spool_dir: None,
         }
     }
 }
@@ -98,9 +115,13 @@ struct Inner {
     meta: Arc<dyn MetaStore>,
     blobs: Arc<dyn BlobStore>,
     config: VaultConfig,
-    workers: Semaphore,
+    /// One permit per running CPU job, held by the job itself (not by the caller's future),
+    /// so a caller that goes away (a client disconnecting) frees it only when the job ends.
+    workers: Arc<Semaphore>,
     /// Tokens already resolved, by secret hash (see `access.rs` for how it stays correct).
     tokens: access::TokenCache,
+    /// Usable shares by link hash, for the recipient's image and DICOMweb reads.
+    shares: sharing::ShareCache,
     /// Verified preview bytes, by blob id.
     previews: preview_cache::PreviewBytes,
     /// Derived (series and study) previews, by study thing version.
@@ -108,14 +129,18 @@ struct Inner {
     /// Set once when mail is configured ([`Vault::enable_mail`]).
     mail: std::sync::OnceLock<mail::MailService>,
     passcode_gate: sharing::PasscodeGate,
+    spool: spool::Spool,
 }
 
 impl Vault {
     /// Opens (creating if needed) the embedded default under `data_dir`: sled metadata in
     /// `meta/` and blob files in `blobs/`. Each store locks its directory.
-    pub fn open(data_dir: &Path, config: VaultConfig) -> Result<Vault, VaultError> {
+    pub fn open(data_dir: &Path, mut config: VaultConfig) -> Result<Vault, VaultError> {
         let meta = SledMetaStore::open(data_dir.join("meta"))?;
         let blobs = LocalBlobStore::open(data_dir.join("blobs"))?;
+        config
+            .spool_dir
+            .get_or_insert_with(|| data_dir.join("spool"));
         Ok(Vault::with_stores(Arc::new(meta), Arc::new(blobs), config))
     }
 
@@ -125,18 +150,31 @@ impl Vault {
         blobs: Arc<dyn BlobStore>,
         config: VaultConfig,
     ) -> Vault {
-        let workers = Semaphore::new(config.workers.max(1));
+        let workers = Arc::new(Semaphore::new(config.workers.max(1)));
+        // A spool directory that cannot be made is replaced, with a warning, by the system's
+        // temporary directory: uploads still work, and memory stays bounded.
+        let spool = config
+            .spool_dir
+            .clone()
+            .map_or_else(spool::Spool::in_temp_dir, |dir| {
+                spool::Spool::open(dir).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "spool directory unusable; using the temporary directory");
+                    spool::Spool::in_temp_dir()
+                })
+            });
         Vault {
             inner: Arc::new(Inner {
                 meta,
                 blobs,
                 config,
                 workers,
-                tokens: access::TokenCache::default(),
+                tokens: access::TokenCache::new(access::TOKEN_TTL),
+                shares: sharing::ShareCache::new(sharing::SHARE_TTL),
                 previews: preview_cache::PreviewBytes::default(),
                 derived: derived::DerivedCache::default(),
                 mail: std::sync::OnceLock::new(),
                 passcode_gate: sharing::PasscodeGate::default(),
+                spool,
             }),
         }
     }
@@ -152,6 +190,10 @@ impl Vault {
     }
 
     /// Runs `job` on a blocking thread once one of the vault's worker slots is free.
+    ///
+    /// The slot belongs to the job: dropping the returned future (the client went away, a
+    /// timeout fired) cannot stop a blocking job, so its slot stays taken until the job ends,
+    /// and no more than `workers` jobs ever run at once.
     pub async fn run_blocking<T, F>(&self, job: F) -> Result<T, VaultError>
     where
         F: FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
@@ -160,15 +202,23 @@ impl Vault {
         let permit = self
             .inner
             .workers
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| VaultError::Task("worker pool closed".into()))?;
         let vault = self.clone();
-        let result = tokio::task::spawn_blocking(move || job(&vault))
-            .await
-            .map_err(|e| VaultError::Task(e.to_string()));
-        drop(permit);
-        result?
+        tokio::task::spawn_blocking(move || {
+            let result = job(&vault);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| VaultError::Task(e.to_string()))?
+    }
+
+    /// Worker slots free right now (see [`Vault::run_blocking`]).
+    pub fn free_workers(&self) -> usize {
+        self.inner.workers.available_permits()
     }
 
     /// Runs a short blocking job (a metadata read, a small write) on tokio's blocking threads,

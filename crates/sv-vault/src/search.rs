@@ -199,7 +199,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn apply<T>(self, items: impl Iterator<Item = T>) -> Vec<T> {
+    /// The items of the window, in the order given.
+    pub fn apply<T>(self, items: impl Iterator<Item = T>) -> Vec<T> {
         items.skip(self.offset).take(self.limit).collect()
     }
 }
@@ -214,7 +215,7 @@ pub fn newest_first(a: &StudyDigest, b: &StudyDigest) -> Ordering {
 }
 
 /// Series in display order: by SeriesNumber (those without one last), then UID.
-fn series_order(a: &SeriesDigest, b: &SeriesDigest) -> Ordering {
+pub fn series_order(a: &SeriesDigest, b: &SeriesDigest) -> Ordering {
     let number = |s: &SeriesDigest| {
         (
             s.attributes.series_number.is_none(),
@@ -227,7 +228,7 @@ fn series_order(a: &SeriesDigest, b: &SeriesDigest) -> Ordering {
 }
 
 /// Instances in display order: their series' UID, then InstanceNumber, then UID.
-fn instance_order(a: &InstanceFacts, b: &InstanceFacts) -> Ordering {
+pub(crate) fn instance_order(a: &InstanceFacts, b: &InstanceFacts) -> Ordering {
     let number = |f: &InstanceFacts| (f.instance_number.is_none(), f.instance_number);
     a.series_instance_uid
         .cmp(&b.series_instance_uid)

@@ -4,8 +4,10 @@
 //! recipient reaches the study in two steps, because mail scanners fetch every link before the
 //! person does: reading the landing page ([`Vault::share_landing_blocking`]) changes nothing;
 //! opening it ([`Vault::open_share_blocking`], a POST) checks the passcode, counts the view,
-//! logs it and starts a share session. Every request after that re-reads the share, so a
-//! revocation stops the very next request, on every node (no cache).
+//! logs it and starts a share session. Every request after that judges the share again: it is
+//! remembered by link hash for at most 5 s, and every change of a share on this node (revoke,
+//! lock, counts) and every study deletion evicts it before answering, so a revocation stops
+//! the very next request here, and on another node within those 5 s.
 //!
 //! Passcodes are hashed with Argon2id at the OWASP minimum (m = 19 MiB, t = 2, p = 1). An
 //! attempt is counted *before* the hash is checked, in one transaction with the check that
@@ -172,6 +174,23 @@ fn passcode_matches(stored: &str, given: &str) -> bool {
 pub fn csrf_token(session: &Secret) -> String {
     let key = blake3::derive_key("studyvault 2026-12 csrf token", session.expose().as_bytes());
     key.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Usable shares by link hash. A share lives in memory at most [`SHARE_TTL`], which bounds
+/// how long another node's revocation goes unseen here.
+pub(crate) type ShareCache = crate::secret_cache::SecretCache<Share>;
+pub(crate) const SHARE_TTL: Duration = Duration::from_secs(5);
+
+/// How long a viewer key lasts at most; it ends with its share in any case.
+pub const VIEWER_KEY_HOURS: i64 = 12;
+
+/// A viewer key: `<expiry, unix seconds>.<64 hex>`, the hex a keyed blake3 of the share and
+/// the expiry under a key derived from the share's secret key. It needs no storage, cannot be
+/// made without the server's copy of the share, and stops with the share (every request
+/// judges it) or at its expiry, whichever comes first.
+fn viewer_mac(share: &Share, expires_secs: i64) -> blake3::Hash {
+    let key = blake3::derive_key("studyvault 2026-12 viewer key", &share.uid_key);
+    blake3::keyed_hash(&key, format!("{}:{expires_secs}", share.id).as_bytes())
 }
 
 fn event(
@@ -353,7 +372,7 @@ impl Vault {
             s.revoked = Some(now);
             vec![event(now, ShareEventKind::Revoked, None, None)]
         };
-        Ok(self.inner.meta.update_share(record, id, &revoke)?)
+        self.change_share(record, id, &revoke)
     }
 
     /// The share a link names, if it is usable now, with who shared it. Reads only.
@@ -369,23 +388,46 @@ impl Vault {
         Ok(Some(ShareLanding { share, shared_by }))
     }
 
+    /// The share a link hash names, if usable now (expiry, revocation and lock judged on every
+    /// call). A share whose study is live is remembered ([`ShareCache`]); every change of a
+    /// share on this node ([`Self::change_share`]) and every study deletion evicts it.
     fn usable_share(&self, hash: &SecretHash, now: Timestamp) -> Result<Option<Share>, VaultError> {
-        let Some(share) = self.inner.meta.share_by_hash(hash)? else {
-            return Ok(None);
+        let share = match self.inner.shares.get(hash) {
+            Some(share) => share,
+            None => {
+                let generation = self.inner.shares.generation();
+                let Some(share) = self.inner.meta.share_by_hash(hash)? else {
+                    return Ok(None);
+                };
+                // The study must still be there: a deleted study's shares lead nowhere.
+                let meta = &self.inner.meta;
+                if meta
+                    .study_digest(share.record_id, share.thing_id)?
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                self.inner.shares.fill(generation, *hash, share.clone());
+                share
+            }
         };
-        if !share.is_usable(now) {
-            return Ok(None);
-        }
-        // The study must still be there: a deleted study's shares lead nowhere.
-        if self
-            .inner
-            .meta
-            .study_digest(share.record_id, share.thing_id)?
-            .is_none()
-        {
-            return Ok(None);
-        }
-        Ok(Some(share))
+        Ok(share.is_usable(now).then_some(share))
+    }
+
+    /// Changes share `id` of `record` in one store transaction, and forgets it from the cache
+    /// before answering, so a revocation or a lock holds at the next request.
+    fn change_share(
+        &self,
+        record: RecordId,
+        id: TokenId,
+        change: &dyn Fn(&mut Share) -> Vec<ShareEvent>,
+    ) -> Result<Option<Share>, VaultError> {
+        let changed = self.inner.meta.update_share(record, id, change);
+        // Evicted even if the change failed: it may have happened all the same.
+        self.inner
+            .shares
+            .evict(|s| s.id == id && s.record_id == record);
+        Ok(changed?)
     }
 
     fn shared_by(&self, record: RecordId) -> Result<String, VaultError> {
@@ -426,7 +468,7 @@ impl Vault {
                 }
                 Vec::new()
             };
-            meta.update_share(rid, id, &reserve)?;
+            self.change_share(rid, id, &reserve)?;
             if !reserved.get() {
                 return Ok(OpenOutcome::NotFound);
             }
@@ -440,7 +482,7 @@ impl Vault {
                     }
                     events
                 };
-                let after = meta.update_share(rid, id, &fail)?;
+                let after = self.change_share(rid, id, &fail)?;
                 return Ok(match after {
                     Some(s) if s.is_usable(now) => OpenOutcome::WrongPasscode {
                         attempts_left: PASSCODE_ATTEMPTS.saturating_sub(s.failures),
@@ -458,7 +500,7 @@ impl Vault {
             s.last_opened = Some(now);
             vec![event(now, ShareEventKind::Opened, None, client)]
         };
-        let Some(opened) = meta.update_share(rid, id, &open)? else {
+        let Some(opened) = self.change_share(rid, id, &open)? else {
             return Ok(OpenOutcome::NotFound);
         };
         if !opened.is_usable(now) {
@@ -568,6 +610,43 @@ impl Vault {
         Ok(Some(ShareAccess { share, shared_by }))
     }
 
+    /// A key that opens the shared study's DICOMweb for the recipient's own viewer on another
+    /// origin (OHIF, Weasis), which cannot carry our session cookie: minted only on a page
+    /// shown to a share session, so on a passcode share only after the passcode was given.
+    /// It lasts [`VIEWER_KEY_HOURS`] at most, never past the share.
+    pub fn viewer_key(share: &Share, now: Timestamp) -> String {
+        let until = share
+            .expires
+            .unix_micros()
+            .min(now.plus_seconds(VIEWER_KEY_HOURS * 3600).unix_micros());
+        let secs = until.div_euclid(1_000_000);
+        format!("{secs}.{}", viewer_mac(share, secs).to_hex())
+    }
+
+    /// The share a link opens together with a viewer key (blocking; the share is read on
+    /// every call, so a revocation holds at once).
+    pub fn viewer_share_blocking(
+        &self,
+        link: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<Share>, VaultError> {
+        let Some((secs, mac)) = key.split_once('.') else {
+            return Ok(None);
+        };
+        let (Ok(secs), Ok(mac)) = (secs.parse::<i64>(), blake3::Hash::from_hex(mac)) else {
+            return Ok(None);
+        };
+        if now.unix_micros() >= secs.saturating_mul(1_000_000) {
+            return Ok(None);
+        }
+        let Some(share) = self.usable_share(&SecretHash::of(link.as_bytes()), now)? else {
+            return Ok(None);
+        };
+        // blake3::Hash compares in constant time.
+        Ok((viewer_mac(&share, secs) == mac).then_some(share))
+    }
+
     /// Counts and logs a download of a shared study (`what`: "zip", "dicomweb study", …).
     pub fn share_downloaded_blocking(
         &self,
@@ -580,9 +659,7 @@ impl Vault {
             s.downloads += 1;
             vec![event(now, ShareEventKind::Downloaded, Some(what), client)]
         };
-        self.inner
-            .meta
-            .update_share(share.record_id, share.id, &count)?;
+        self.change_share(share.record_id, share.id, &count)?;
         Ok(())
     }
 
@@ -597,54 +674,5 @@ impl Vault {
     /// The study thing of a share, for the read paths that take a thing id.
     pub fn shared_thing(share: &Share) -> (RecordId, ThingId) {
         (share.record_id, share.thing_id)
-    }
-}
-
-/// How a share shows a UID: as stored, or remapped with the share's key when it de-identifies
-/// (the same UID always maps to the same one within a share, and differently across shares).
-#[derive(Debug)]
-pub struct UidView(Option<sv_dicom::Deidentifier>);
-
-impl UidView {
-    pub fn of(share: &Share) -> UidView {
-        UidView(
-            share
-                .deidentify
-                .then(|| sv_dicom::Deidentifier::new(share.uid_key)),
-        )
-    }
-
-    pub fn show(&self, uid: &str) -> String {
-        match &self.0 {
-            Some(d) => d.remap_uid(uid),
-            None => uid.to_owned(),
-        }
-    }
-
-    pub fn deidentifies(&self) -> bool {
-        self.0.is_some()
-    }
-}
-
-impl Vault {
-    /// An instance of a shared study as the recipient downloads it: the stored PS3.10 file,
-    /// or, on a de-identifying share, that file with the PS3.15 Basic Profile applied and its
-    /// UIDs remapped (blocking; de-identifying reads the whole file).
-    pub fn shared_instance_file_blocking(
-        &self,
-        share: &Share,
-        facts: &sv_model::study::InstanceFacts,
-    ) -> Result<Box<dyn std::io::Read + Send>, VaultError> {
-        let file = self.instance_file_blocking(facts)?;
-        if !share.deidentify {
-            return Ok(file);
-        }
-        let mut bytes = Vec::with_capacity(usize::try_from(facts.length).unwrap_or(0) + 512);
-        let mut file = file;
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(sv_blob::BlobError::Source)?;
-        let clean = sv_dicom::Deidentifier::new(share.uid_key)
-            .deidentify_file(&bytes, &self.inner.config.limits)
-            .map_err(|e| VaultError::Deidentify(e.to_string()))?;
-        Ok(Box::new(std::io::Cursor::new(clean)))
     }
 }

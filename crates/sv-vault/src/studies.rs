@@ -239,7 +239,7 @@ impl Vault {
 }
 
 /// Frame-request outcomes as [`VaultError::Frames`]; anything else means the file is unreadable.
-fn frames_error(e: sv_dicom::DicomError) -> VaultError {
+pub(crate) fn frames_error(e: sv_dicom::DicomError) -> VaultError {
     use sv_dicom::DicomError as D;
     match e {
         D::InvalidFrameList { detail } => VaultError::Frames(FrameRefusal::InvalidList(detail)),

@@ -260,11 +260,15 @@ impl Vault {
     ) -> Outcome<VersionStamp> {
         refuse!(self.header_for(principal, record, tid, Permissions::DELETE)?);
         let deleted = audit(principal, AuditAction::Deleted);
-        meta(
-            self.inner
-                .meta
-                .delete_thing(record, tid, expected, &deleted),
-        )
+        let outcome = self
+            .inner
+            .meta
+            .delete_thing(record, tid, expected, &deleted);
+        // A deleted study's shares lead nowhere, from the next request on.
+        self.inner
+            .shares
+            .evict(|s| s.record_id == record && s.thing_id == tid);
+        meta(outcome)
     }
 
     /// A thing's version history, oldest first; deleted things too (blocking).

@@ -21,9 +21,12 @@ pub struct RecipientShare {
     pub dicomweb_url: Option<String>,
     /// A `weasis://?…` link opening the study in Weasis, if offered.
     pub weasis_url: Option<String>,
+    /// The DICOMweb address carries a viewer key of this recipient's (a passcode share): it
+    /// opens the study without the passcode, for this many hours at most.
+    pub viewer_key_hours: Option<i64>,
 }
 
-debug_redacted!(RecipientShare { shared_by, expires } redact { download_url, dicomweb_url, weasis_url });
+debug_redacted!(RecipientShare { shared_by, expires, viewer_key_hours } redact { download_url, dicomweb_url, weasis_url });
 
 /// `GET /s/{token}`: who shared what, until when, and the "Open the study" form, which POSTs to
 /// the same URL (no `action`) with `csrf` and, when the share has one, `passcode`. GET changes

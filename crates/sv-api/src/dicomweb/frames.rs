@@ -58,6 +58,17 @@ pub(crate) async fn frames_in(
 ) -> Result<Response, ApiError> {
     let numbers = parse_frame_list(list)?;
     let facts = instances(state, record, &target).await?.remove(0);
+    frames_of(state, facts, numbers, headers).await
+}
+
+/// Frames `numbers` of a stored instance. A share's frames are the stored ones: de-identifying
+/// leaves pixel data byte-identical.
+pub(crate) async fn frames_of(
+    state: &AppState,
+    facts: sv_model::study::InstanceFacts,
+    numbers: Vec<u32>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let how = sv_dicomweb::accepts_frames(accept(headers).as_deref(), &facts.transfer_syntax_uid)
         .map_err(not_acceptable)?;
     let frames = state
@@ -88,17 +99,32 @@ pub(crate) async fn instance_bulkdata(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = allowed(&caller, &rid, Permissions::READ)?;
-    sv_dicomweb::accepts_frames(accept(&headers).as_deref(), OCTET_STREAM_SYNTAX)
-        .map_err(not_acceptable)?;
     let target = Target {
         study,
         series: Some(series),
         sop: Some(sop),
     };
     let facts = instances(&state, record, &target).await?.remove(0);
+    bulk_of(&state, facts, None, tag, &headers).await
+}
+
+/// A top-level binary attribute of a stored instance, as stored or as a share shows it (an
+/// attribute the share's de-identification removed or emptied is not found).
+pub(crate) async fn bulk_of(
+    state: &AppState,
+    facts: sv_model::study::InstanceFacts,
+    share: Option<sv_model::Share>,
+    tag: String,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    sv_dicomweb::accepts_frames(accept(headers).as_deref(), OCTET_STREAM_SYNTAX)
+        .map_err(not_acceptable)?;
     let value = state
         .vault()
-        .run_blocking(move |v| v.instance_bulk_blocking(&facts, &tag))
+        .run_blocking(move |v| match &share {
+            Some(share) => v.shown_instance_bulk_blocking(share, &facts, &tag),
+            None => v.instance_bulk_blocking(&facts, &tag),
+        })
         .await
         .map_err(refusal)?
         .ok_or_else(|| ApiError::not_found("bulk data"))?;
@@ -109,7 +135,7 @@ pub(crate) async fn instance_bulkdata(
 }
 
 /// `1,2,3` as numbers; 400 when it is anything else.
-fn parse_frame_list(list: &str) -> Result<Vec<u32>, ApiError> {
+pub(crate) fn parse_frame_list(list: &str) -> Result<Vec<u32>, ApiError> {
     let bad = || {
         ApiError::bad_request(
             "invalid-frame-list",

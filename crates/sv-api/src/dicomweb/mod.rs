@@ -78,7 +78,7 @@ pub(crate) fn accept(headers: &HeaderMap) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn not_acceptable(e: sv_dicomweb::NotAcceptable) -> ApiError {
+pub(crate) fn not_acceptable(e: sv_dicomweb::NotAcceptable) -> ApiError {
     ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", e.reason)
 }
 

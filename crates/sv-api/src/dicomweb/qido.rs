@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use sv_dicomweb::{Level, QidoQuery, Scope};
 use sv_model::study::StudyDigest;
-use sv_model::{Permissions, ThingId};
-use sv_vault::{SopResolver, StudySearch, Window, newest_first};
+use sv_model::{Permissions, Share, ThingId};
+use sv_vault::{SopResolver, StudySearch, Window, newest_first, series_order};
 
 use super::{accept, allowed, base, dicom_json, not_acceptable};
 use crate::{ApiError, AppState, Caller};
@@ -102,44 +102,15 @@ async fn search(
 ) -> Result<Response, ApiError> {
     let record = allowed(&caller, &rid, Permissions::READ)?;
     let base = base(&state, record);
-    search_in(&state, record, base, None, level, scope, query, headers).await
-}
-
-/// A search over `record`'s studies, or only the study `only` (a share's), with result URLs
-/// under `base`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn search_in(
-    state: &AppState,
-    record: sv_model::RecordId,
-    base: String,
-    only: Option<String>,
-    level: Level,
-    scope: Scope,
-    query: Result<Query<Pairs>, QueryRejection>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let Query(pairs) = query
-        .map_err(|_| ApiError::bad_request("invalid-query", "the query string is malformed"))?;
-    let query = QidoQuery::parse(level, &scope, &pairs)
-        .map_err(|e| ApiError::bad_request("invalid-query", e.to_string()))?;
-    sv_dicomweb::accepts_dicom_json(accept(&headers).as_deref()).map_err(not_acceptable)?;
-    let query = Arc::new(query);
-    let only = Arc::new(only);
-    let within = move |d: &StudyDigest| only.as_deref().is_none_or(|u| d.study_instance_uid == u);
-    // One more than the page, to know whether results remain.
-    let window = Window {
-        offset: query.offset(),
-        limit: query.page_size().saturating_add(1),
-    };
-
+    let query = parse(level, scope, query, &headers)?;
+    let window = window(&query);
     let q = query.clone();
-    let (mut objects, total): (Vec<Value>, Option<usize>) = state
+    let (objects, total): (Vec<Value>, Option<usize>) = state
         .vault()
         .run_io(move |vault| match level {
             Level::Study => {
-                let filter = |_: ThingId, d: &StudyDigest, _: &mut SopResolver<'_>| {
-                    within(d) && q.matches_study(d)
-                };
+                let filter =
+                    |_: ThingId, d: &StudyDigest, _: &mut SopResolver<'_>| q.matches_study(d);
                 let order = |a: (ThingId, &StudyDigest), b: (ThingId, &StudyDigest)| {
                     newest_first(a.1, b.1).then(a.0.cmp(&b.0))
                 };
@@ -161,7 +132,7 @@ pub(crate) async fn search_in(
             Level::Series => {
                 let rows = vault.search_series_blocking(
                     record,
-                    &|d| within(d) && q.matches_study(d),
+                    &|d| q.matches_study(d),
                     &|d, s| q.matches_series(d, s),
                     window,
                 )?;
@@ -174,7 +145,7 @@ pub(crate) async fn search_in(
             Level::Instance => {
                 let rows = vault.search_instances_blocking(
                     record,
-                    &|d| within(d) && q.matches_study(d),
+                    &|d| q.matches_study(d),
                     &|d, f| q.matches_instance(d, f),
                     window,
                 )?;
@@ -186,7 +157,96 @@ pub(crate) async fn search_in(
             }
         })
         .await?;
+    Ok(answer(&query, objects, total))
+}
 
+/// A search within one shared study, as its share shows it (de-identified when it says so),
+/// with result URLs under `base`.
+pub(crate) async fn search_shared(
+    state: &AppState,
+    share: Share,
+    base: String,
+    level: Level,
+    scope: Scope,
+    query: Result<Query<Pairs>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = parse(level, scope, query, &headers)?;
+    let window = window(&query);
+    let q = query.clone();
+    let (objects, total): (Vec<Value>, Option<usize>) = state
+        .vault()
+        .run_io(move |vault| {
+            let none = (Vec::new(), (level == Level::Study).then_some(0));
+            let Some(d) = vault.shown_digest_blocking(&share)? else {
+                return Ok(none);
+            };
+            if !q.matches_study(&d) {
+                return Ok(none);
+            }
+            Ok(match level {
+                Level::Study => (
+                    window
+                        .apply(std::iter::once(&d))
+                        .into_iter()
+                        .map(|d| q.study_json(d, &base))
+                        .collect(),
+                    Some(1),
+                ),
+                Level::Series => {
+                    let mut series: Vec<_> = d
+                        .series
+                        .iter()
+                        .filter(|s| q.matches_series(&d, s))
+                        .collect();
+                    series.sort_by(|a, b| series_order(a, b));
+                    let objects = window
+                        .apply(series.into_iter())
+                        .into_iter()
+                        .map(|s| q.series_json(&d, s, &base))
+                        .collect();
+                    (objects, None)
+                }
+                Level::Instance => {
+                    let shown = vault.shown_instances_blocking(&share, None, None)?;
+                    let objects = window
+                        .apply(shown.iter().filter(|i| q.matches_instance(&d, &i.shown)))
+                        .into_iter()
+                        .map(|i| q.instance_json(&d, &i.shown, &base))
+                        .collect();
+                    (objects, None)
+                }
+            })
+        })
+        .await?;
+    Ok(answer(&query, objects, total))
+}
+
+fn parse(
+    level: Level,
+    scope: Scope,
+    query: Result<Query<Pairs>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<Arc<QidoQuery>, ApiError> {
+    let Query(pairs) = query
+        .map_err(|_| ApiError::bad_request("invalid-query", "the query string is malformed"))?;
+    let query = QidoQuery::parse(level, &scope, &pairs)
+        .map_err(|e| ApiError::bad_request("invalid-query", e.to_string()))?;
+    sv_dicomweb::accepts_dicom_json(accept(headers).as_deref()).map_err(not_acceptable)?;
+    Ok(Arc::new(query))
+}
+
+/// The page asked for, and one result more, to know whether results remain.
+fn window(query: &QidoQuery) -> Window {
+    Window {
+        offset: query.offset(),
+        limit: query.page_size().saturating_add(1),
+    }
+}
+
+/// Matches (up to one more than the page) as a DICOM JSON answer: 204 when there are none,
+/// a `Warning` for each ignored key and when results remain.
+fn answer(query: &QidoQuery, mut objects: Vec<Value>, total: Option<usize>) -> Response {
     let mut warnings = query.warnings().to_vec();
     let page = query.page_size();
     if objects.len() > page {
@@ -198,11 +258,7 @@ pub(crate) async fn search_in(
         });
     }
     if objects.is_empty() {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return StatusCode::NO_CONTENT.into_response();
     }
-    Ok(dicom_json(
-        StatusCode::OK,
-        &Value::Array(objects),
-        &warnings,
-    ))
+    dicom_json(StatusCode::OK, &Value::Array(objects), &warnings)
 }

@@ -20,7 +20,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::Value;
 use sv_model::study::{InstanceFacts, PreviewRef};
-use sv_model::{Permissions, RecordId};
+use sv_model::{Permissions, RecordId, Share};
 use tokio::sync::mpsc;
 use tracing::error;
 
@@ -186,6 +186,16 @@ pub(crate) async fn retrieve(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let found = instances(state, record, &target).await?;
+    stream_parts(state, found, None, headers)
+}
+
+/// `found` as one part each, read as stored or, for a share, as the share shows them.
+pub(crate) fn stream_parts(
+    state: &AppState,
+    found: Vec<InstanceFacts>,
+    share: Option<Share>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let accept = accept(headers);
     for f in &found {
         sv_dicomweb::accepts_stored_instance(accept.as_deref(), &f.transfer_syntax_uid)
@@ -194,11 +204,11 @@ pub(crate) async fn retrieve(
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let vault = state.vault().clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = write_parts(&vault, &found, &tx) {
+        if let Err(e) = write_parts(&vault, &found, share.as_ref(), &tx) {
             // The client may simply have gone; otherwise cut the body so it is not taken
             // for a whole answer.
             if e.kind() != io::ErrorKind::BrokenPipe {
-                error!(%record, error = %e, "WADO-RS retrieval failed");
+                error!(error = %e, "WADO-RS retrieval failed");
                 let _ = tx.blocking_send(Err(e));
             }
         }
@@ -218,6 +228,7 @@ pub(crate) async fn retrieve(
 fn write_parts(
     vault: &sv_vault::Vault,
     found: &[InstanceFacts],
+    share: Option<&Share>,
     tx: &mpsc::Sender<io::Result<Bytes>>,
 ) -> io::Result<()> {
     let send = |bytes: Vec<u8>| {
@@ -231,7 +242,11 @@ fn write_parts(
         } else {
             sv_dicomweb::next_part_header(sv_dicomweb::BOUNDARY, &content_type)
         };
-        let mut file = vault.instance_file_blocking(f).map_err(io::Error::other)?;
+        let file = match share {
+            Some(share) => vault.shared_instance_file_blocking(share, f),
+            None => vault.instance_file_blocking(f),
+        };
+        let mut file = file.map_err(io::Error::other)?;
         if f.length <= WHOLE_PART {
             // One buffer and one hand-over per instance: a CT slice is read (and verified)
             // whole by the blob store anyway, and each hand-over wakes the response task.
@@ -262,19 +277,43 @@ pub(crate) async fn metadata(
 ) -> Result<Response, ApiError> {
     sv_dicomweb::accepts_dicom_json(accept(headers).as_deref()).map_err(not_acceptable)?;
     let found = instances(state, record, &target).await?;
-    let base = base.to_owned();
+    let found = found
+        .into_iter()
+        .map(|f| {
+            let url = instance_url(base, &f);
+            (f, url)
+        })
+        .collect();
+    metadata_of(state, found, None).await
+}
+
+/// `{base}/studies/{study}/series/{series}/instances/{sop}`.
+pub(crate) fn instance_url(base: &str, f: &InstanceFacts) -> String {
+    format!(
+        "{base}/studies/{}/series/{}/instances/{}",
+        f.study_instance_uid, f.series_instance_uid, f.sop_instance_uid
+    )
+}
+
+/// The metadata of stored instances, each with the URL its bulk data hangs under, read as
+/// stored or, for a share, as the share shows them.
+pub(crate) async fn metadata_of(
+    state: &AppState,
+    found: Vec<(InstanceFacts, String)>,
+    share: Option<Share>,
+) -> Result<Response, ApiError> {
     // Parsing files is CPU work: it takes a worker slot, like ingest.
     let objects = state
         .vault()
         .run_blocking(move |vault| {
             found
                 .iter()
-                .map(|f| {
-                    let instance = format!(
-                        "{base}/studies/{}/series/{}/instances/{}",
-                        f.study_instance_uid, f.series_instance_uid, f.sop_instance_uid
-                    );
-                    vault.instance_metadata_blocking(f, &|tag| format!("{instance}/bulkdata/{tag}"))
+                .map(|(f, url)| {
+                    let bulk = |tag: &str| format!("{url}/bulkdata/{tag}");
+                    match &share {
+                        Some(share) => vault.shown_instance_metadata_blocking(share, f, &bulk),
+                        None => vault.instance_metadata_blocking(f, &bulk),
+                    }
                 })
                 .collect::<Result<Vec<Value>, _>>()
         })

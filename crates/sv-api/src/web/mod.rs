@@ -12,6 +12,7 @@
 //! - GET and HEAD change nothing: a mail scanner that opens a link burns nothing.
 
 mod cookies;
+mod limits;
 mod model;
 mod patient;
 mod recipient;
@@ -40,9 +41,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let attempts = limits::Attempts::new();
     let pages = Router::new()
-        .merge(patient::routes(state))
-        .merge(recipient::routes())
+        .merge(patient::routes(state, &attempts))
+        .merge(recipient::routes(&attempts))
         .layer(CsrfLayer::new())
         .layer(axum::middleware::from_fn(page_headers));
     Router::new()

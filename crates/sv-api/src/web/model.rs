@@ -7,7 +7,7 @@
 
 use sv_model::Share;
 use sv_model::study::InstanceFacts;
-use sv_vault::{StudyListing, UidView};
+use sv_vault::{AsShared, StudyListing};
 use sv_web::studies::{SeriesCard, StudySummary};
 use sv_web::viewer::{ImageTile, SeriesView, ViewerView, image_alt};
 
@@ -17,7 +17,7 @@ use crate::representation::encode_segment;
 /// `/s/{link}` for a recipient), images keyed by SOP Instance UID as the share shows it.
 pub(crate) struct Urls {
     base: String,
-    uids: Option<UidView>,
+    uids: Option<AsShared>,
 }
 
 impl Urls {
@@ -33,7 +33,7 @@ impl Urls {
     pub(crate) fn share(link: &str, share: &Share) -> Urls {
         Urls {
             base: format!("/s/{link}"),
-            uids: Some(UidView::of(share)),
+            uids: Some(AsShared::of(share)),
         }
     }
 

@@ -31,6 +31,7 @@ use sv_web::viewer::{SeriesPage, ViewerPage};
 use sv_web::{Layout, Section};
 
 use super::cookies::{self, Jar};
+use super::limits::{Attempts, limit_attempts};
 use super::model::{self, Urls};
 use super::{
     Page, St, form_token, form_token_ok, internal, io, pre_session_ok, pre_session_token,
@@ -38,16 +39,18 @@ use super::{
 };
 use crate::AppState;
 use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING};
+use axum::middleware::from_fn_with_state;
 
-pub(super) fn routes(state: &AppState) -> Router<AppState> {
+pub(super) fn routes(state: &AppState, attempts: &Attempts) -> Router<AppState> {
     let limit = usize::try_from(state.config().limits.max_upload_bytes).unwrap_or(usize::MAX);
+    let limited = || from_fn_with_state(attempts.clone(), limit_attempts);
     Router::new()
         .route("/", get(home))
-        .route("/signin/token", post(signin_token))
-        .route("/signin/mail", post(signin_mail))
+        .route("/signin/token", post(signin_token).layer(limited()))
+        .route("/signin/mail", post(signin_mail).layer(limited()))
         .route(
             "/signin/link/{code}",
-            get(signin_link_page).post(signin_link),
+            get(signin_link_page).post(signin_link).layer(limited()),
         )
         .route("/signout", post(signout))
         .route("/studies", get(studies))

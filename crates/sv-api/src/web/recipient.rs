@@ -3,7 +3,7 @@
 //! `GET /s/{link}` is the landing page and changes nothing; its button POSTs to the same URL,
 //! which checks the passcode, logs the opening and starts a share session (a cookie bound to
 //! that share), then redirects to the study page. Every page and image after that needs the
-//! session *and* re-reads the share, so a revoked or expired share stops at the next request.
+//! session *and* judges the share again, so a revoked or expired share stops at the next request.
 //! Whatever is wrong with a link, the answer is the same 404 page.
 
 use axum::Form;
@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
 use sv_model::{Share, Timestamp};
-use sv_vault::{OpenOutcome, ShareAccess, StudyListing, UidView};
+use sv_vault::{AsShared, OpenOutcome, ShareAccess, StudyListing};
 use sv_web::Layout;
 use sv_web::recipient::{
     RecipientLandingPage, RecipientSeriesPage, RecipientShare, RecipientStudyPage,
@@ -23,6 +23,7 @@ use sv_web::recipient::{
 };
 
 use super::cookies::{self, Jar};
+use super::limits::{Attempts, limit_attempts};
 use super::model::{self, Urls};
 use super::{
     Page, St, client_network, io, pre_session_ok, pre_session_token, preview_answer, render,
@@ -30,10 +31,12 @@ use super::{
 };
 use crate::AppState;
 use crate::studies::previews::DERIVED_CACHING;
+use axum::middleware::from_fn_with_state;
 
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes(attempts: &Attempts) -> Router<AppState> {
+    let limited = from_fn_with_state(attempts.clone(), limit_attempts);
     Router::new()
-        .route("/s/{link}", get(landing).post(open))
+        .route("/s/{link}", get(landing).post(open).layer(limited))
         .route("/s/{link}/study", get(study))
         .route("/s/{link}/series/{n}", get(series))
         .route("/s/{link}/series/{n}/view", get(viewer))
@@ -50,12 +53,18 @@ fn plausible(link: &str) -> bool {
 
 fn banner(state: &AppState, link: &str, access: &ShareAccess) -> RecipientShare {
     let base = format!("{}/s/{link}", state.config().public_url);
-    let dicomweb = format!("{base}/dicomweb");
-    let viewer_ok = access.share.passcode.is_none() && !access.share.deidentify;
-    let weasis = format!(
-        "$dicom:rs --url \"{dicomweb}\" -r \"studyUID={}\"",
-        access.share.study_instance_uid
-    );
+    // The link alone opens the DICOMweb of a share without a passcode; behind a passcode, a
+    // viewer on another origin needs a viewer key (this page is shown only to a recipient
+    // who gave the passcode).
+    let dicomweb = match access.share.passcode {
+        None => format!("{base}/dicomweb"),
+        Some(_) => {
+            let key = sv_vault::Vault::viewer_key(&access.share, Timestamp::now());
+            format!("{base}/viewer/{key}/dicomweb")
+        }
+    };
+    let study = AsShared::of(&access.share).show(&access.share.study_instance_uid);
+    let weasis = format!("$dicom:rs --url \"{dicomweb}\" -r \"studyUID={study}\"");
     RecipientShare {
         shared_by: access.shared_by.clone(),
         expires: utc_minutes(access.share.expires),
@@ -63,13 +72,16 @@ fn banner(state: &AppState, link: &str, access: &ShareAccess) -> RecipientShare 
             .share
             .allow_download
             .then(|| format!("/s/{link}/download.zip")),
-        dicomweb_url: viewer_ok.then(|| dicomweb.clone()),
-        weasis_url: viewer_ok.then(|| {
-            format!(
-                "weasis://?{}",
-                crate::representation::encode_segment(&weasis)
-            )
-        }),
+        weasis_url: Some(format!(
+            "weasis://?{}",
+            crate::representation::encode_segment(&weasis)
+        )),
+        dicomweb_url: Some(dicomweb),
+        viewer_key_hours: access
+            .share
+            .passcode
+            .is_some()
+            .then_some(sv_vault::VIEWER_KEY_HOURS),
     }
 }
 
@@ -378,7 +390,7 @@ async fn image(
 ) -> Response {
     let result = async {
         let share = &share_only(&state, &link, &headers)?;
-        let uids = UidView::of(share);
+        let uids = AsShared::of(share);
         let preview = if uids.deidentifies() {
             let share = share.clone();
             let listing = io(&state, move |v| v.shared_study_blocking(&share))
@@ -428,7 +440,7 @@ async fn download(
             v.study_instances_blocking(share.record_id, &share.study_instance_uid)
         })
         .await?;
-        let name = UidView::of(&access.share).show(&access.share.study_instance_uid);
+        let name = AsShared::of(&access.share).show(&access.share.study_instance_uid);
         Ok(crate::studies::archive::stream_zip(
             state.vault().clone(),
             instances,

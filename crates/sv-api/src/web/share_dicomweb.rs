@@ -1,74 +1,79 @@
 //! `/s/{link}/dicomweb`: a read-only DICOMweb service of one shared study, for the recipient's
 //! own viewer (OHIF, Weasis), like KHEOPS's capability links.
 //!
-//! Only a share without a passcode and without de-identification is reachable by its link
-//! alone; a share with a passcode needs the recipient's share session (a browser viewer on our
-//! origin), and a de-identifying share offers no DICOMweb (its files are only downloaded,
-//! de-identified, as a zip). QIDO answers the shared study and nothing else of the record;
-//! WADO refuses any other study with 404. Every request re-reads the share.
+//! Who gets in: on a share without a passcode, the link alone; on one with a passcode, the
+//! recipient's share session (a browser on our origin), or a viewer key, minted on the
+//! recipient's page once the passcode was given, at `/s/{link}/viewer/{key}/dicomweb` (a
+//! viewer on another origin carries no cookie). Every request judges the share again, so a
+//! revocation holds on the next request.
+//!
+//! What is served: QIDO of the shared study and nothing else of the record; WADO (files,
+//! metadata, frames, bulk data, thumbnails and renderings) of its instances only. A
+//! de-identifying share answers in the UIDs it shows (remapped) with everything de-identified
+//! as its downloads are: requests name the shown UIDs, and the vault finds the stored
+//! instances behind them. Answers allow any origin (the capability is in the URL, never in a
+//! cookie a foreign page could borrow: no credentials are allowed) and are never cached.
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, REFERRER_POLICY, WARNING};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use sv_dicomweb::{Level, Scope};
-use sv_model::Timestamp;
-use sv_vault::ShareAccess;
+use sv_model::{Share, Timestamp};
+use sv_vault::{AsShared, ShownInstance};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::cookies::{self, Jar};
-use crate::dicomweb::frames::frames_in;
-use crate::dicomweb::qido::{Pairs, search_in};
-use crate::dicomweb::wado::{Target, metadata, preview, retrieve};
+use crate::dicomweb::frames::{bulk_of, frames_of, parse_frame_list};
+use crate::dicomweb::qido::{Pairs, search_shared};
+use crate::dicomweb::wado::{Target, instance_url, metadata_of, preview, stream_parts};
 use crate::{ApiError, AppState};
 
 pub(super) fn routes() -> Router<AppState> {
-    let r = "/s/{link}/dicomweb";
+    let instance = "/studies/{study}/series/{series}/instances/{sop}";
+    let service = Router::new()
+        .route("/studies", get(qido_studies))
+        .route("/studies/{study}/series", get(qido_series))
+        .route("/studies/{study}/instances", get(qido_instances))
+        .route(
+            "/studies/{study}/series/{series}/instances",
+            get(qido_instances),
+        )
+        .route("/studies/{study}", get(retrieve))
+        .route("/studies/{study}/metadata", get(metadata))
+        .route("/studies/{study}/series/{series}", get(retrieve))
+        .route("/studies/{study}/series/{series}/metadata", get(metadata))
+        .route(instance, get(retrieve))
+        .route(&format!("{instance}/metadata"), get(metadata))
+        .route(&format!("{instance}/frames/{{frames}}"), get(frames))
+        .route(&format!("{instance}/bulkdata/{{tag}}"), get(bulkdata))
+        .route("/studies/{study}/thumbnail", get(thumbnail))
+        .route("/studies/{study}/rendered", get(thumbnail))
+        .route("/studies/{study}/series/{series}/thumbnail", get(thumbnail))
+        .route("/studies/{study}/series/{series}/rendered", get(thumbnail))
+        .route(&format!("{instance}/thumbnail"), get(thumbnail))
+        .route(&format!("{instance}/rendered"), get(thumbnail));
     Router::new()
-        .route(&format!("{r}/studies"), get(qido_studies))
-        .route(&format!("{r}/studies/{{study}}/series"), get(qido_series))
-        .route(
-            &format!("{r}/studies/{{study}}/instances"),
-            get(qido_study_instances),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances"),
-            get(qido_series_instances),
-        )
-        .route(&format!("{r}/studies/{{study}}"), get(wado_study))
-        .route(&format!("{r}/studies/{{study}}/metadata"), get(meta_study))
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}"),
-            get(wado_series),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/metadata"),
-            get(meta_series),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances/{{sop}}"),
-            get(wado_instance),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances/{{sop}}/metadata"),
-            get(meta_instance),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances/{{sop}}/frames/{{frames}}"),
-            get(frames),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances/{{sop}}/thumbnail"),
-            get(thumbnail),
-        )
-        .route(
-            &format!("{r}/studies/{{study}}/series/{{series}}/instances/{{sop}}/rendered"),
-            get(thumbnail),
-        )
+        .nest("/s/{link}/dicomweb", service.clone())
+        .nest("/s/{link}/viewer/{key}/dicomweb", service)
         .layer(axum::middleware::from_fn(headers_behind_a_link))
+        .layer(any_origin())
+}
+
+/// CORS for a viewer served from another origin: any origin may read, none with credentials.
+fn any_origin() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::OPTIONS])
+        .allow_headers([ACCEPT])
+        .expose_headers([WARNING])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Nothing reached through a link is stored by a cache or leaks the link as a referrer.
@@ -83,239 +88,224 @@ async fn headers_behind_a_link(
     response
 }
 
-/// The share a request reaches, or 404 (the same for every kind of bad link).
-async fn reach(
-    state: &AppState,
-    link: &str,
-    headers: &HeaderMap,
-) -> Result<(ShareAccess, String), ApiError> {
+/// The path of a request: the link, the viewer key when the path has one, and what it names
+/// (in the UIDs the share shows).
+#[derive(Debug, Deserialize)]
+struct At {
+    link: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    study: Option<String>,
+    #[serde(default)]
+    series: Option<String>,
+    #[serde(default)]
+    sop: Option<String>,
+    #[serde(default)]
+    frames: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+impl At {
+    fn scope(&self) -> Scope {
+        Scope {
+            study: self.study.clone(),
+            series: self.series.clone(),
+        }
+    }
+
+    fn level(&self) -> &'static str {
+        match (&self.series, &self.sop) {
+            (_, Some(_)) => "instance",
+            (Some(_), None) => "series",
+            _ => "study",
+        }
+    }
+}
+
+/// The share a request reaches and the service base its answers name.
+struct Reached {
+    share: Share,
+    base: String,
+}
+
+/// The share a request reaches, or 404 (the same for every kind of bad link or key).
+async fn reach(state: &AppState, at: &At, headers: &HeaderMap) -> Result<Reached, ApiError> {
     let gone = || ApiError::not_found("share");
+    let link = at.link.as_str();
     if link.len() != 64 || !link.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(gone());
     }
-    let now = Timestamp::now();
     let vault = state.vault();
-    let access = match vault.share_by_link_blocking(link, now)? {
-        Some(a) => Some(a),
-        None => match cookies::read(state, headers, Jar::Share) {
-            Some(session) => vault.share_session_blocking(&session, link, now)?,
-            None => None,
-        },
+    let now = Timestamp::now();
+    let public = &state.config().public_url;
+    let (share, base) = match &at.key {
+        Some(key) => (
+            vault.viewer_share_blocking(link, key, now)?,
+            format!("{public}/s/{link}/viewer/{key}/dicomweb"),
+        ),
+        None => {
+            let session = cookies::read(state, headers, Jar::Share);
+            (
+                vault.image_share_blocking(session.as_deref(), link, now)?,
+                format!("{public}/s/{link}/dicomweb"),
+            )
+        }
     };
-    let access = access.ok_or_else(gone)?;
-    if access.share.deidentify {
-        return Err(gone());
-    }
-    let base = format!("{}/s/{link}/dicomweb", state.config().public_url);
-    Ok((access, base))
+    let share = share.ok_or_else(gone)?;
+    Ok(Reached { share, base })
 }
 
-/// Refuses a study other than the shared one.
-fn same_study(access: &ShareAccess, study: &str) -> Result<(), ApiError> {
-    if access.share.study_instance_uid == study {
+/// 404 unless the path names no study or the shared one (as the share shows its UID).
+fn names_the_study(reached: &Reached, at: &At) -> Result<(), ApiError> {
+    let Some(study) = &at.study else {
+        return Ok(());
+    };
+    if *study == AsShared::of(&reached.share).show(&reached.share.study_instance_uid) {
         Ok(())
     } else {
         Err(ApiError::not_found("study"))
     }
 }
 
-async fn qido_studies(
-    State(state): State<AppState>,
-    Path(link): Path<String>,
-    query: Result<Query<Pairs>, QueryRejection>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (access, base) = reach(&state, &link, &headers).await?;
-    let only = Some(access.share.study_instance_uid.clone());
-    let record = access.share.record_id;
-    search_in(
-        &state,
-        record,
-        base,
-        only,
-        Level::Study,
-        Scope::default(),
-        query,
-        headers,
-    )
-    .await
+/// The stored instances behind what the request names; 404 when it names none (another
+/// study, or UIDs the share does not show).
+async fn named(
+    state: &AppState,
+    reached: &Reached,
+    at: &At,
+) -> Result<Vec<ShownInstance>, ApiError> {
+    if at.study.is_none() {
+        return Err(ApiError::not_found("study"));
+    }
+    names_the_study(reached, at)?;
+    let share = reached.share.clone();
+    let (series, sop) = (at.series.clone(), at.sop.clone());
+    let found = state
+        .vault()
+        .run_io(move |v| v.shown_instances_blocking(&share, series.as_deref(), sop.as_deref()))
+        .await?;
+    if found.is_empty() {
+        return Err(ApiError::not_found(at.level()));
+    }
+    Ok(found)
 }
 
-async fn qido_scoped(
-    state: AppState,
-    link: String,
-    level: Level,
-    scope: Scope,
+async fn qido_studies(
+    state: State<AppState>,
+    at: Path<At>,
     query: Result<Query<Pairs>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (access, base) = reach(&state, &link, &headers).await?;
-    if let Some(study) = &scope.study {
-        same_study(&access, study)?;
-    }
-    let only = Some(access.share.study_instance_uid.clone());
-    let record = access.share.record_id;
-    search_in(&state, record, base, only, level, scope, query, headers).await
+    qido(state, at, Level::Study, query, headers).await
 }
 
 async fn qido_series(
-    State(state): State<AppState>,
-    Path((link, study)): Path<(String, String)>,
+    state: State<AppState>,
+    at: Path<At>,
     query: Result<Query<Pairs>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let scope = Scope {
-        study: Some(study),
-        ..Scope::default()
-    };
-    qido_scoped(state, link, Level::Series, scope, query, headers).await
+    qido(state, at, Level::Series, query, headers).await
 }
 
-async fn qido_study_instances(
-    State(state): State<AppState>,
-    Path((link, study)): Path<(String, String)>,
+async fn qido_instances(
+    state: State<AppState>,
+    at: Path<At>,
     query: Result<Query<Pairs>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let scope = Scope {
-        study: Some(study),
-        ..Scope::default()
-    };
-    qido_scoped(state, link, Level::Instance, scope, query, headers).await
+    qido(state, at, Level::Instance, query, headers).await
 }
 
-async fn qido_series_instances(
+async fn qido(
     State(state): State<AppState>,
-    Path((link, study, series)): Path<(String, String, String)>,
+    Path(at): Path<At>,
+    level: Level,
     query: Result<Query<Pairs>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let scope = Scope {
-        study: Some(study),
-        series: Some(series),
-    };
-    qido_scoped(state, link, Level::Instance, scope, query, headers).await
+    let reached = reach(&state, &at, &headers).await?;
+    names_the_study(&reached, &at)?;
+    let (share, base) = (reached.share, reached.base);
+    search_shared(&state, share, base, level, at.scope(), query, headers).await
 }
 
-fn target(study: String, series: Option<String>, sop: Option<String>) -> Target {
-    Target { study, series, sop }
-}
-
-async fn wado(
-    state: &AppState,
-    link: &str,
-    t: Target,
-    headers: &HeaderMap,
+async fn retrieve(
+    State(state): State<AppState>,
+    Path(at): Path<At>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (access, _) = reach(state, link, headers).await?;
-    same_study(&access, &t.study)?;
-    let share = access.share.clone();
-    let what = if t.sop.is_some() {
-        "dicomweb instance"
-    } else if t.series.is_some() {
-        "dicomweb series"
-    } else {
-        "dicomweb study"
-    };
+    let reached = reach(&state, &at, &headers).await?;
+    let found = named(&state, &reached, &at).await?;
+    let share = reached.share;
+    let logged = share.clone();
+    let what = format!("dicomweb {}", at.level());
     state
         .vault()
-        .run_io(move |v| v.share_downloaded_blocking(&share, what, None, Timestamp::now()))
+        .run_io(move |v| v.share_downloaded_blocking(&logged, &what, None, Timestamp::now()))
         .await?;
-    retrieve(state, access.share.record_id, t, headers).await
+    let stored = found.into_iter().map(|i| i.stored).collect();
+    stream_parts(&state, stored, Some(share), &headers)
 }
 
-async fn wado_study(
+async fn metadata(
     State(state): State<AppState>,
-    Path((link, study)): Path<(String, String)>,
+    Path(at): Path<At>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    wado(&state, &link, target(study, None, None), &headers).await
-}
-
-async fn wado_series(
-    State(state): State<AppState>,
-    Path((link, study, series)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    wado(&state, &link, target(study, Some(series), None), &headers).await
-}
-
-async fn wado_instance(
-    State(state): State<AppState>,
-    Path((link, study, series, sop)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    wado(
-        &state,
-        &link,
-        target(study, Some(series), Some(sop)),
-        &headers,
-    )
-    .await
-}
-
-async fn meta(
-    state: &AppState,
-    link: &str,
-    t: Target,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
-    let (access, base) = reach(state, link, headers).await?;
-    same_study(&access, &t.study)?;
-    metadata(state, access.share.record_id, &base, t, headers).await
-}
-
-async fn meta_study(
-    State(state): State<AppState>,
-    Path((link, study)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    meta(&state, &link, target(study, None, None), &headers).await
-}
-
-async fn meta_series(
-    State(state): State<AppState>,
-    Path((link, study, series)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    meta(&state, &link, target(study, Some(series), None), &headers).await
-}
-
-async fn meta_instance(
-    State(state): State<AppState>,
-    Path((link, study, series, sop)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    meta(
-        &state,
-        &link,
-        target(study, Some(series), Some(sop)),
-        &headers,
-    )
-    .await
+    sv_dicomweb::accepts_dicom_json(crate::dicomweb::accept(&headers).as_deref())
+        .map_err(crate::dicomweb::not_acceptable)?;
+    let reached = reach(&state, &at, &headers).await?;
+    let found = named(&state, &reached, &at).await?;
+    let found = found
+        .into_iter()
+        .map(|i| {
+            let url = instance_url(&reached.base, &i.shown);
+            (i.stored, url)
+        })
+        .collect();
+    metadata_of(&state, found, Some(reached.share)).await
 }
 
 async fn frames(
     State(state): State<AppState>,
-    Path((link, study, series, sop, list)): Path<(String, String, String, String, String)>,
+    Path(at): Path<At>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (access, _) = reach(&state, &link, &headers).await?;
-    same_study(&access, &study)?;
-    let t = target(study, Some(series), Some(sop));
-    frames_in(&state, access.share.record_id, t, &list, &headers).await
+    let numbers = parse_frame_list(at.frames.as_deref().unwrap_or_default())?;
+    let reached = reach(&state, &at, &headers).await?;
+    let stored = named(&state, &reached, &at).await?.remove(0).stored;
+    frames_of(&state, stored, numbers, &headers).await
 }
 
+async fn bulkdata(
+    State(state): State<AppState>,
+    Path(at): Path<At>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let reached = reach(&state, &at, &headers).await?;
+    let stored = named(&state, &reached, &at).await?.remove(0).stored;
+    let tag = at.tag.clone().unwrap_or_default();
+    bulk_of(&state, stored, Some(reached.share), tag, &headers).await
+}
+
+/// Thumbnails and renderings: made of pixels alone, the same for every share of a study.
 async fn thumbnail(
     State(state): State<AppState>,
-    Path((link, study, series, sop)): Path<(String, String, String, String)>,
+    Path(at): Path<At>,
     Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (access, _) = reach(&state, &link, &headers).await?;
-    same_study(&access, &study)?;
-    let t = target(study, Some(series), Some(sop));
-    preview(&state, access.share.record_id, t, &params, &headers)
+    let reached = reach(&state, &at, &headers).await?;
+    let stored = named(&state, &reached, &at).await?.remove(0).stored;
+    let target = Target {
+        study: stored.study_instance_uid,
+        series: at.series.as_ref().map(|_| stored.series_instance_uid),
+        sop: at.sop.as_ref().map(|_| stored.sop_instance_uid),
+    };
+    preview(&state, reached.share.record_id, target, &params, &headers)
         .await
         .map(IntoResponse::into_response)
 }

@@ -124,6 +124,7 @@ fn recipient_share(allow_download: bool) -> RecipientShare {
         weasis_url: allow_download.then(|| {
             "weasis://?%24dicom%3Ars+--url+%22https%3A%2F%2Fvault.example%2Fs%2Ftok%2Fdicomweb%22+-r+%22studyUID%3D1.2.3%22".to_owned()
         }),
+        viewer_key_hours: allow_download.then_some(12),
     }
 }
 
