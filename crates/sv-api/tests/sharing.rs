@@ -942,3 +942,96 @@ async fn deleting_the_study_ends_its_shares_at_the_next_request() {
     let landing = send(&api, "GET", &format!("/s/{link}"), None, &[], Body::empty()).await;
     assert_eq!(landing.status, StatusCode::NOT_FOUND);
 }
+
+/// A `multipart/form-data` body as the upload page's script sends it.
+fn form_data(boundary: &str, csrf: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    for (name, bytes) in files {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; \
+                 filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    body
+}
+
+#[tokio::test]
+async fn a_browser_upload_spools_big_files_and_zips_instead_of_holding_them() {
+    let api = harness::api_with_config(
+        sv_api::ApiLimits::default(),
+        sv_vault::VaultConfig {
+            spool_above_bytes: 64 << 10,
+            ..sv_vault::VaultConfig::default()
+        },
+    );
+    let (rid, owner) = record(&api, "Jane").await;
+    let study = "1.2.826.0.1.3680043.10.9.7";
+    let slice = |i| sv_dicom::synthetic::ct_series_slice(study, &format!("{study}.1"), i);
+    let (single, zipped) = (slice(0), slice(1));
+    assert!(single.len() > 64 << 10);
+    let mut zip = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut zip);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("DICOM/IM1", stored).unwrap();
+        std::io::Write::write_all(&mut w, &zipped).unwrap();
+        w.finish().unwrap();
+    }
+    let zip = zip.into_inner();
+
+    let mut browser = Browser::default();
+    let signin = browser.get(&api, "/").await;
+    let signed = browser
+        .post(
+            &api,
+            "/signin/token",
+            &[("csrf", &csrf(&signin)), ("token", &owner)],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&api, "/upload").await;
+    let boundary = "sv-test-boundary-7";
+    let body = form_data(
+        boundary,
+        &csrf(&page),
+        &[("IM0.dcm", &single), ("export.zip", &zip)],
+    );
+    let cookie = browser.cookie_header();
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let headers = [
+        ("cookie", cookie.as_str()),
+        ("content-type", content_type.as_str()),
+        ("accept", "application/json"),
+        ("sec-fetch-site", "same-origin"),
+        ("origin", "http://127.0.0.1:8080"),
+    ];
+    let reply = send(&api, "POST", "/upload", None, &headers, Body::from(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let report = reply.json();
+    let statuses: Vec<&str> = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["stored", "stored"], "{report}");
+    // The file and the zip's entry, each above the bound, went through spool files (the
+    // page's old path held the file in memory: 1).
+    assert_eq!(api.vault.spooled_ingests(), 2);
+    let found = get(
+        &api,
+        &format!("/v1/records/{rid}/dicomweb/studies/{study}/instances"),
+        &owner,
+    )
+    .await;
+    assert_eq!(found.json().as_array().unwrap().len(), 2);
+}

@@ -84,6 +84,11 @@ impl SpoolFile {
         }
     }
 
+    /// Another handle on the spool file (a zip is read from its own handle).
+    pub fn try_clone_file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+
     /// The whole instance in memory (blocking).
     pub fn read_all(&self) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));

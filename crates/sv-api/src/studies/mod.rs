@@ -6,7 +6,7 @@ mod list;
 pub(crate) mod multipart;
 pub(crate) mod previews;
 mod report;
-mod spool;
+pub(crate) mod spool;
 pub(crate) mod upload;
 pub(crate) mod zip_in;
 

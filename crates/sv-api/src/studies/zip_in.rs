@@ -35,7 +35,16 @@ pub(crate) async fn ingest(
     }
     file.flush().await.map_err(|e| ApiError::internal(&e))?;
     drop(file);
+    ingest_file(state, record, options, spool).await
+}
 
+/// Ingests a zip already in a file (a spool file); refused whole when it is not a usable zip.
+pub(crate) async fn ingest_file(
+    state: &AppState,
+    record: RecordId,
+    options: IngestOptions,
+    spool: std::fs::File,
+) -> Result<Vec<BatchItem>, ApiError> {
     let limits = &state.config().limits;
     let limits = ZipLimits {
         max_entries: limits.max_zip_entries,

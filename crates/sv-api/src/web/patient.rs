@@ -18,7 +18,8 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use sv_model::{MailState, Permissions, RecordId, Secret, Share, Timestamp, TokenId, TypeId};
 use sv_vault::{
-    Batch, BatchItem, IngestOptions, IngestStatus, NewShare, PatientSession, Reason, StudyListing,
+    Batch, BatchItem, IngestOptions, IngestStatus, InstanceBytes, NewShare, PatientSession, Reason,
+    StudyListing,
 };
 use sv_web::shares::{
     MailState as MailShown, ShareCreatedPage, ShareEvent as EventRow, ShareFormPage,
@@ -39,6 +40,8 @@ use super::{
 };
 use crate::AppState;
 use crate::studies::previews::{DERIVED_CACHING, INSTANCE_CACHING};
+use crate::studies::spool::InstanceSink;
+use crate::studies::zip_in;
 use axum::middleware::from_fn_with_state;
 
 pub(super) fn routes(state: &AppState, attempts: &Attempts) -> Router<AppState> {
@@ -640,6 +643,8 @@ async fn ingest_form(
     mut submitted: Option<String>,
 ) -> Result<Vec<BatchItem>, Page> {
     let max = state.vault().config().limits.max_instance_bytes;
+    // A file may be a zip, as big as the upload.
+    let max_file = max.max(state.config().limits.max_upload_bytes);
     let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
     let options = IngestOptions {
         token: p.session.principal.token_id(),
@@ -661,42 +666,51 @@ async fn ingest_form(
         // Nothing is stored before the form token checks out.
         p.check_form(submitted.as_deref().unwrap_or_default())?;
         let name = field.file_name().unwrap_or_default().to_owned();
-        let mut bytes = Vec::new();
-        let mut over = false;
+        // Each file streams into memory up to the spool bound and into a spool file beyond
+        // it, as the API's uploads do: a browser upload holds no big file in memory.
+        let mut sink = InstanceSink::new(state.vault(), max_file, None);
+        let mut head: Vec<u8> = Vec::with_capacity(4);
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
-            if bytes.len() as u64 + chunk.len() as u64
-                > max.max(state.config().limits.max_upload_bytes)
-            {
-                over = true;
-                continue;
+            if head.len() < 4 {
+                head.extend(chunk.iter().take(4 - head.len()));
             }
-            bytes.extend_from_slice(&chunk);
+            sink.push(&chunk).await.map_err(|e| super::internal(&e))?;
         }
-        if name.is_empty() && bytes.is_empty() {
-            continue; // an unused file input
-        }
-        if over {
+        let Some(bytes) = sink.finish().await.map_err(|e| super::internal(&e))? else {
             batch.fail(
                 name,
                 Reason::new("too-large", "the file is larger than the server accepts"),
             );
-        } else if bytes.starts_with(b"PK\x03\x04") {
+            continue;
+        };
+        if name.is_empty() && bytes.is_empty() {
+            continue; // an unused file input
+        }
+        if head.as_slice() == b"PK\x03\x04" {
             zips.push(bytes);
-        } else if bytes.len() as u64 > max {
+        } else if bytes.len() > max {
             batch.fail(
                 name,
                 Reason::new("too-large", format!("an instance is at most {max} bytes")),
             );
         } else {
-            batch.submit(name, bytes::Bytes::from(bytes)).await;
+            batch.submit_instance(name, bytes).await;
         }
     }
     p.check_form(submitted.as_deref().unwrap_or_default())?;
     let mut items = batch.finish().await;
     for zip in zips {
-        match crate::studies::zip_in::ingest(state, p.record(), options.clone(), Body::from(zip))
-            .await
-        {
+        let ingested = match zip {
+            InstanceBytes::Memory(bytes) => {
+                let body = Body::from((*bytes).as_ref().to_vec());
+                zip_in::ingest(state, p.record(), options.clone(), body).await
+            }
+            InstanceBytes::File(spool) => match spool.try_clone_file() {
+                Ok(file) => zip_in::ingest_file(state, p.record(), options.clone(), file).await,
+                Err(e) => Err(crate::ApiError::internal(&e)),
+            },
+        };
+        match ingested {
             Ok(more) => items.extend(more),
             Err(e) => items.push(BatchItem::Skipped {
                 source: "zip".into(),
