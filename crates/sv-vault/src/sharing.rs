@@ -21,7 +21,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use sv_model::{
     MailId, MailState, OutboxMail, PASSCODE_ATTEMPTS, RecordId, Secret, SecretHash, Session,
-    SessionKind, Share, ShareEvent, ShareEventKind, ThingId, Timestamp, TokenId,
+    SessionKind, Share, ShareEvent, ShareEventKind, Timestamp, TokenId,
 };
 
 use crate::{Vault, VaultError};
@@ -593,23 +593,6 @@ impl Vault {
         Ok(open.then_some(share))
     }
 
-    /// The share a link names, for a client that holds only the link (a DICOMweb viewer):
-    /// usable only when the share has no passcode (blocking).
-    pub fn share_by_link_blocking(
-        &self,
-        link: &str,
-        now: Timestamp,
-    ) -> Result<Option<ShareAccess>, VaultError> {
-        let Some(share) = self.usable_share(&SecretHash::of(link.as_bytes()), now)? else {
-            return Ok(None);
-        };
-        if share.passcode.is_some() {
-            return Ok(None);
-        }
-        let shared_by = self.shared_by(share.record_id)?;
-        Ok(Some(ShareAccess { share, shared_by }))
-    }
-
     /// A key that opens the shared study's DICOMweb for the recipient's own viewer on another
     /// origin (OHIF, Weasis), which cannot carry our session cookie: minted only on a page
     /// shown to a share session, so on a passcode share only after the passcode was given.
@@ -669,10 +652,5 @@ impl Vault {
         share: &Share,
     ) -> Result<Option<crate::StudyListing>, VaultError> {
         self.study_listing_blocking(share.record_id, &share.study_instance_uid)
-    }
-
-    /// The study thing of a share, for the read paths that take a thing id.
-    pub fn shared_thing(share: &Share) -> (RecordId, ThingId) {
-        (share.record_id, share.thing_id)
     }
 }

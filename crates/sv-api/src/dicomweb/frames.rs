@@ -49,7 +49,7 @@ pub(crate) async fn instance_frames(
 }
 
 /// An instance's frames, as stored, by 1-based numbers (`1,3`).
-pub(crate) async fn frames_in(
+async fn frames_in(
     state: &AppState,
     record: sv_model::RecordId,
     target: Target,
