@@ -92,6 +92,11 @@ impl From<VaultError> for ApiError {
             VaultError::ThingNotFound(_) | VaultError::EmptyStudy { .. } => {
                 ApiError::not_found("thing")
             }
+            VaultError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the store was collecting this very blob; send the request again",
+            ),
             _ => ApiError::internal(&e),
         }
     }

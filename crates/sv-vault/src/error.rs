@@ -29,6 +29,10 @@ pub enum VaultError {
     /// A stored instance could not be de-identified for a share.
     #[error("an instance could not be de-identified: {0}")]
     Deidentify(String),
+    /// A race with the garbage collector that only a new request can settle (see
+    /// `maintenance.rs`): nothing was named; the client should send the same request again.
+    #[error("the store is busy; send the request again")]
+    Busy,
 }
 
 /// Why a frame or bulk data request cannot be answered (the request's fault or a pixel data

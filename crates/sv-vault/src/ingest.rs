@@ -12,6 +12,7 @@ use sv_model::study::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAt
 use sv_model::{Audit, AuditAction, BlobName, RecordId, ThingState, Timestamp, TokenId};
 use tracing::{debug, info};
 
+use crate::maintenance::BlobPin;
 use crate::report::{IngestStatus, InstanceReport, Reason};
 use crate::{InstanceBytes, Vault, VaultError};
 
@@ -54,8 +55,8 @@ impl Vault {
             Ok(admitted) => admitted,
             Err(done) => return Ok(done),
         };
-        let stored = self.inner.blobs.put_bytes(bytes)?;
-        let rendered = self.store_preview(self.render_preview(&admitted.parsed))?;
+        let (stored, _file_pin) = self.put_pinned(|| Some(self.inner.blobs.put_bytes(bytes)))?;
+        let (rendered, _preview_pin) = self.store_preview(self.render_preview(&admitted.parsed))?;
         self.commit_instance(record, admitted, stored, rendered, options)
     }
 
@@ -101,9 +102,11 @@ impl Vault {
         };
         let input = bytes.clone();
         let store = self.run_io(move |v| {
-            Ok(match &input {
-                InstanceBytes::Memory(b) => v.inner.blobs.put_bytes((**b).as_ref())?,
-                InstanceBytes::File(spool) => v.inner.blobs.put(&mut spool.reader())?,
+            v.put_pinned(|| {
+                Some(match &input {
+                    InstanceBytes::Memory(b) => v.inner.blobs.put_bytes((**b).as_ref()),
+                    InstanceBytes::File(spool) => v.inner.blobs.put(&mut spool.reader()),
+                })
             })
         });
         let render = async {
@@ -116,11 +119,15 @@ impl Vault {
             let rendered = self.run_io(move |v| v.store_preview(preview)).await?;
             Ok::<_, VaultError>((admitted, rendered))
         };
-        let (stored, rendered) = tokio::join!(store, render);
-        let (stored, (admitted, rendered)) = (stored?, rendered?);
+        let (stored, render) = tokio::join!(store, render);
+        let ((stored, file_pin), (admitted, (rendered, preview_pin))) = (stored?, render?);
         drop(bytes);
-        self.run_io(move |v| v.commit_instance(record, admitted, stored, rendered, &options))
-            .await
+        // The pins live until the commit that names both blobs has ended.
+        let committed = self
+            .run_io(move |v| v.commit_instance(record, admitted, stored, rendered, &options))
+            .await;
+        drop((file_pin, preview_pin));
+        committed
     }
 
     /// Parses the instance and answers what needs no storing: a refused file, a duplicate, a
@@ -275,17 +282,18 @@ impl Vault {
             })
     }
 
-    /// Stores what [`Vault::render_preview`] made (IO: write, fsync).
+    /// Stores what [`Vault::render_preview`] made (IO: write, fsync), pinned until the caller
+    /// has committed the metadata naming it.
     fn store_preview(
         &self,
         rendered: Result<Option<Preview>, Reason>,
-    ) -> Result<Rendered, VaultError> {
+    ) -> Result<(Rendered, Option<BlobPin>), VaultError> {
         let preview = match rendered {
             Ok(Some(preview)) => preview,
-            Ok(None) => return Ok((None, None)),
-            Err(reason) => return Ok((None, Some(reason))),
+            Ok(None) => return Ok(((None, None), None)),
+            Err(reason) => return Ok(((None, Some(reason)), None)),
         };
-        let stored = self.inner.blobs.put_bytes(&preview.bytes)?;
+        let (stored, pin) = self.put_pinned(|| Some(self.inner.blobs.put_bytes(&preview.bytes)))?;
         let preview_ref = PreviewRef {
             blob_id: stored.id,
             length: stored.len,
@@ -293,7 +301,7 @@ impl Vault {
             width: preview.width,
             height: preview.height,
         };
-        Ok((Some(preview_ref), None))
+        Ok(((Some(preview_ref), None), Some(pin)))
     }
 }
 

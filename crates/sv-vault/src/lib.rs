@@ -130,6 +130,8 @@ struct Inner {
     mail: std::sync::OnceLock<mail::MailService>,
     passcode_gate: sharing::PasscodeGate,
     spool: spool::Spool,
+    /// Keeps the garbage collector off blobs between their put and their naming.
+    gc: maintenance::GcFence,
 }
 
 impl Vault {
@@ -175,6 +177,7 @@ impl Vault {
                 mail: std::sync::OnceLock::new(),
                 passcode_gate: sharing::PasscodeGate::default(),
                 spool,
+                gc: maintenance::GcFence::default(),
             }),
         }
     }

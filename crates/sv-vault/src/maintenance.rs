@@ -1,21 +1,42 @@
-//! Maintenance on a stopped data directory: consistency check and garbage collection.
+//! Maintenance: the consistency check, and garbage collection, offline or while the server runs.
 //!
-//! Both assume nothing else writes: an ingest in flight has durable blobs that no metadata
-//! names yet, and `gc` would take them. The stores lock their directories, so a running
-//! server and a `gc` cannot open the same data directory.
+//! A blob is durable before metadata names it, so between the two steps a blob is stored and
+//! unreferenced; a crash or a lost race there leaves it so for good. The collector removes such
+//! blobs without ever taking one that is about to be named:
+//!
+//! - **Pins.** Every writer pins the blob it put until its metadata commit has ended
+//!   ([`Vault::put_pinned`]). The collector skips pinned blobs, and deletes each blob while it
+//!   holds the fence's lock, so a pin and a deletion never interleave.
+//! - **The put before the pin.** A put that found its bytes already stored (dedup) may have
+//!   found an orphan the collector deletes before the writer pins it. Every deletion bumps the
+//!   fence's epoch; a writer that sees the epoch moved between its put and its pin checks that
+//!   its blob is still there and puts it again if not.
+//! - **A grace period.** A blob is deleted only once it has been seen unreferenced, and still is,
+//!   for at least the grace period (two passes at least that far apart). This protects writers
+//!   the pins cannot see (another process on shared stores) whose blob is younger than the grace.
+//! - **A last look.** Right before deleting, under the lock, the collector reads the blob's
+//!   reference count again: a name committed since the pass read every reference stops it.
+//!
+//! Offline (`studyvault gc` on a stopped store) is the same with a zero grace period.
 
-use sv_blob::BlobId;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sv_blob::{BlobError, BlobId, PutOutcome};
 use tracing::info;
 
 use crate::{Vault, VaultError};
 
 pub use sv_meta::FsckReport;
 
-/// What a garbage collection did.
+/// What a garbage collection pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcReport {
     /// Blobs in the blob store.
     pub examined: u64,
+    /// Unreferenced blobs not yet unreferenced for the whole grace period, left for a later pass.
+    pub waiting: u64,
     /// Blobs no name referred to, now deleted.
     pub deleted: Vec<BlobId>,
     pub bytes_freed: u64,
@@ -29,33 +50,322 @@ pub fn fsck_report(vault: &Vault) -> Result<FsckReport, VaultError> {
     )?)
 }
 
+/// What keeps the collector off the blobs writers are about to name (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct GcFence {
+    state: Arc<Mutex<FenceState>>,
+    /// Unreferenced blobs by when a pass first saw them so: the grace period runs from there.
+    suspects: Mutex<HashMap<BlobId, Instant>>,
+}
+
+#[derive(Debug, Default)]
+struct FenceState {
+    /// Deletions so far.
+    epoch: u64,
+    /// Blobs between their put and the end of their metadata commit, with how many writers.
+    pinned: HashMap<BlobId, usize>,
+}
+
+/// A writer's hold on a blob it put: the collector leaves the blob alone while this lives.
+#[derive(Debug)]
+#[must_use = "the pin must live until the metadata commit naming the blob has ended"]
+pub(crate) struct BlobPin {
+    state: Arc<Mutex<FenceState>>,
+    id: BlobId,
+}
+
+impl Drop for BlobPin {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        if let Some(count) = state.pinned.get_mut(&self.id) {
+            *count -= 1;
+            if *count == 0 {
+                state.pinned.remove(&self.id);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl GcFence {
+    fn epoch(&self) -> u64 {
+        lock(&self.state).epoch
+    }
+
+    /// Pins `id`; also says whether the collector deleted anything since `epoch`.
+    fn pin(&self, id: BlobId, epoch: u64) -> (BlobPin, bool) {
+        let mut state = lock(&self.state);
+        *state.pinned.entry(id).or_default() += 1;
+        let collected = state.epoch != epoch;
+        drop(state);
+        let pin = BlobPin {
+            state: Arc::clone(&self.state),
+            id,
+        };
+        (pin, collected)
+    }
+}
+
 impl Vault {
-    /// Deletes every blob that no name refers to (blocking). Only on a stopped store.
+    /// Runs `put` and pins what it stored until the returned pin is dropped, which the caller
+    /// does once the metadata naming the blob is committed (or refused).
+    ///
+    /// `put` may run twice: when the collector deleted the very blob the first put found stored,
+    /// the second put stores it again. A source that cannot be read twice answers `None` from
+    /// its second call, and the writer gets [`VaultError::Busy`] (the client retries).
+    pub(crate) fn put_pinned(
+        &self,
+        mut put: impl FnMut() -> Option<Result<PutOutcome, BlobError>>,
+    ) -> Result<(PutOutcome, BlobPin), VaultError> {
+        let fence = &self.inner.gc;
+        let before = fence.epoch();
+        let outcome = put().expect("the first put always runs")?;
+        let (pin, collected) = fence.pin(outcome.id, before);
+        if collected && !self.inner.blobs.contains(&outcome.id)? {
+            info!(blob = %outcome.id, "blob collected between its put and its pin; storing it again");
+            match put() {
+                Some(again) => {
+                    let again = again?;
+                    debug_assert_eq!(again.id, outcome.id);
+                }
+                None => return Err(VaultError::Busy),
+            }
+        }
+        Ok((outcome, pin))
+    }
+
+    /// Deletes every blob that no name refers to (blocking), at once: for a stopped store
+    /// (`studyvault gc`). A running server collects with [`Vault::collect_garbage_blocking`].
     pub fn gc_blocking(&self) -> Result<GcReport, VaultError> {
-        let referenced: std::collections::HashSet<BlobId> = self
+        self.collect_garbage_blocking(Duration::ZERO)
+    }
+
+    /// One collector pass (blocking), safe while the vault ingests: deletes the blobs no name
+    /// has referred to for at least `grace`, as seen by this vault's passes (see the module
+    /// doc), and remembers the younger ones for a later pass.
+    pub fn collect_garbage_blocking(&self, grace: Duration) -> Result<GcReport, VaultError> {
+        self.collect_garbage_with(grace, |_| {})
+    }
+
+    /// [`Vault::collect_garbage_blocking`], with `before_delete` run on each blob about to be
+    /// deleted, before the lock and the last look (tests use it to race the collector).
+    fn collect_garbage_with(
+        &self,
+        grace: Duration,
+        before_delete: impl Fn(&BlobId),
+    ) -> Result<GcReport, VaultError> {
+        // Blobs first, then references: a blob named after the list was read is either in the
+        // references or caught by the last look.
+        let listed = self.inner.blobs.list()?;
+        let referenced: HashSet<BlobId> = self
             .inner
             .meta
             .referenced_blobs()?
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        let mut report = GcReport::default();
-        for id in self.inner.blobs.list()? {
-            report.examined += 1;
-            if referenced.contains(&id) {
-                continue;
+        let mut report = GcReport {
+            examined: listed.len() as u64,
+            ..GcReport::default()
+        };
+        let now = Instant::now();
+        let due: Vec<BlobId> = {
+            let mut suspects = lock(&self.inner.gc.suspects);
+            let unreferenced: HashSet<BlobId> = listed
+                .into_iter()
+                .filter(|id| !referenced.contains(id))
+                .collect();
+            suspects.retain(|id, _| unreferenced.contains(id));
+            for id in &unreferenced {
+                suspects.entry(*id).or_insert(now);
             }
-            let len = self.inner.blobs.len(&id)?.unwrap_or(0);
-            if self.inner.blobs.delete(&id)? {
+            let due: Vec<BlobId> = suspects
+                .iter()
+                .filter(|(_, seen)| now.duration_since(**seen) >= grace)
+                .map(|(id, _)| *id)
+                .collect();
+            report.waiting = (suspects.len() - due.len()) as u64;
+            due
+        };
+        for id in due {
+            before_delete(&id);
+            if let Some(len) = self.delete_if_unreferenced(&id)? {
                 report.bytes_freed += len;
                 report.deleted.push(id);
             }
+            lock(&self.inner.gc.suspects).remove(&id);
         }
         info!(
             examined = report.examined,
+            waiting = report.waiting,
             deleted = report.deleted.len(),
-            "gc finished"
+            bytes_freed = report.bytes_freed,
+            "garbage collection pass finished"
         );
         Ok(report)
+    }
+
+    /// Deletes `id` unless a writer holds it or a name refers to it; its length when deleted.
+    fn delete_if_unreferenced(&self, id: &BlobId) -> Result<Option<u64>, VaultError> {
+        let mut state = lock(&self.inner.gc.state);
+        if state.pinned.contains_key(id) || self.inner.meta.blob_refcount(id)? > 0 {
+            return Ok(None);
+        }
+        let Some(len) = self.inner.blobs.len(id)? else {
+            return Ok(None);
+        };
+        if !self.inner.blobs.delete(id)? {
+            return Ok(None);
+        }
+        state.epoch += 1;
+        Ok(Some(len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use sv_model::{
+        Audit, AuditAction, BlobName, NamedBlob, Thing, ThingId, ThingState, TypeId, VersionStamp,
+    };
+
+    use super::*;
+    use crate::VaultConfig;
+
+    fn vault() -> (tempfile::TempDir, Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), VaultConfig::default()).unwrap();
+        (dir, vault)
+    }
+
+    fn orphan(vault: &Vault, bytes: &[u8]) -> BlobId {
+        vault.inner.blobs.put_bytes(bytes).unwrap().id
+    }
+
+    fn stored(vault: &Vault, id: &BlobId) -> bool {
+        vault.inner.blobs.contains(id).unwrap()
+    }
+
+    #[test]
+    fn an_orphan_goes_only_once_unreferenced_for_the_whole_grace_period() {
+        let (_dir, vault) = vault();
+        let id = orphan(&vault, b"left by a crash");
+        let grace = Duration::from_millis(300);
+        let first = vault.collect_garbage_blocking(grace).unwrap();
+        assert_eq!((first.deleted.len(), first.waiting), (0, 1));
+        assert!(
+            stored(&vault, &id),
+            "a fresh orphan waits out the grace period"
+        );
+        std::thread::sleep(grace);
+        let second = vault.collect_garbage_blocking(grace).unwrap();
+        assert_eq!(second.deleted, vec![id]);
+        assert_eq!(second.bytes_freed, b"left by a crash".len() as u64);
+        assert!(!stored(&vault, &id));
+    }
+
+    #[test]
+    fn a_pinned_blob_is_left_until_its_writer_lets_go() {
+        let (_dir, vault) = vault();
+        let (put, pin) = vault
+            .put_pinned(|| Some(vault.inner.blobs.put_bytes(b"being named")))
+            .unwrap();
+        let report = vault.gc_blocking().unwrap();
+        assert!(report.deleted.is_empty(), "{report:?}");
+        assert!(stored(&vault, &put.id));
+        drop(pin);
+        assert_eq!(vault.gc_blocking().unwrap().deleted, vec![put.id]);
+    }
+
+    #[test]
+    fn a_dedup_put_racing_the_collector_gets_its_blob_back() {
+        // The orphan is found stored by the put (dedup), then collected before the writer
+        // pins it: the writer must notice and store it again before naming it.
+        let (_dir, vault) = vault();
+        let bytes = b"an orphan that a retry names".to_vec();
+        let id = orphan(&vault, &bytes);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let (put, pin) = vault
+            .put_pinned(|| {
+                let outcome = vault.inner.blobs.put_bytes(&bytes);
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    assert!(!outcome.as_ref().unwrap().created, "found stored");
+                    let collected = vault.gc_blocking().unwrap();
+                    assert_eq!(collected.deleted, vec![id], "collected before the pin");
+                }
+                Some(outcome)
+            })
+            .unwrap();
+        assert_eq!(put.id, id);
+        assert!(
+            stored(&vault, &id),
+            "stored again before the pin was handed out"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        drop(pin);
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_read_twice_asks_the_client_to_retry() {
+        let (_dir, vault) = vault();
+        let bytes = b"streamed once".to_vec();
+        orphan(&vault, &bytes);
+        let mut first = true;
+        let answer = vault.put_pinned(|| {
+            if !std::mem::take(&mut first) {
+                return None;
+            }
+            let outcome = vault.inner.blobs.put_bytes(&bytes);
+            vault.gc_blocking().unwrap();
+            Some(outcome)
+        });
+        assert!(matches!(answer, Err(VaultError::Busy)), "{answer:?}");
+    }
+
+    #[test]
+    fn a_name_committed_after_the_pass_read_the_references_stops_the_deletion() {
+        // A writer the pins cannot see (another node on shared stores) names the blob while
+        // the pass runs: the last look under the lock must see the new reference.
+        let (_dir, vault) = vault();
+        let (record, _) = vault.create_record_blocking("gc").unwrap();
+        let created = Audit::now(AuditAction::Created, None);
+        let thing = Thing {
+            id: ThingId::new_random(),
+            version: VersionStamp::new_random(),
+            type_id: TypeId::from_bytes([7; 16]),
+            state: ThingState::Active,
+            flags: Default::default(),
+            eff_date: created.timestamp,
+            created: created.clone(),
+            updated: created,
+            data_xml: "<note/>".into(),
+            blobs: Vec::new(),
+        };
+        vault.inner.meta.create_thing(record.id, &thing).unwrap();
+        let id = orphan(&vault, b"named by another node");
+        let named = AtomicBool::new(false);
+        let report = vault
+            .collect_garbage_with(Duration::ZERO, |about| {
+                assert_eq!(*about, id);
+                let blob = NamedBlob {
+                    name: BlobName::new("scan").unwrap(),
+                    content_type: "application/octet-stream".into(),
+                    length: 21,
+                    blob_id: id,
+                };
+                let audit = Audit::now(AuditAction::Updated, None);
+                (vault.inner.meta)
+                    .put_named_blob(record.id, thing.id, None, &blob, &audit)
+                    .unwrap();
+                named.store(true, Ordering::SeqCst);
+            })
+            .unwrap();
+        assert!(named.load(Ordering::SeqCst));
+        assert!(report.deleted.is_empty(), "{report:?}");
+        assert!(stored(&vault, &id));
     }
 }

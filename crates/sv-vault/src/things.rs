@@ -350,7 +350,9 @@ impl Vault {
     ) -> Outcome<BlobPut> {
         let header = refuse!(self.writable_blob_owner(principal, record, tid, expected)?);
         let replaced = self.inner.meta.named_blob(record, tid, &name)?.is_some();
-        let put = self.inner.blobs.put(reader)?;
+        // The client's stream can be read once: a second put (see `put_pinned`) asks for a retry.
+        let mut source = Some(reader);
+        let (put, _pin) = self.put_pinned(|| source.take().map(|r| self.inner.blobs.put(r)))?;
         let blob = NamedBlob {
             name,
             content_type,
