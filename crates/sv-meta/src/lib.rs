@@ -40,6 +40,7 @@ mod durability;
 mod error;
 mod feed;
 mod fsck;
+mod invalidation;
 mod keys;
 #[cfg(feature = "postgres")]
 mod pg_store;
@@ -53,6 +54,7 @@ pub use codec::CodecError;
 pub use error::{EngineError, MetaError};
 pub use feed::{Change, ChangeOp, ChangePage};
 pub use fsck::{FsckProblem, FsckReport, fsck};
+pub use invalidation::{Invalidation, InvalidationSink};
 #[cfg(feature = "postgres")]
 pub use pg_store::{DEFAULT_POOL_SIZE, PG_SCHEMA_VERSION, PgMetaStore};
 pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};

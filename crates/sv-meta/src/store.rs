@@ -11,12 +11,21 @@ use sv_model::{
 };
 
 use crate::{
-    AddInstanceOutcome, ChangePage, InstanceIndexEntry, MetaError, Page, ThingQuery, ThingUpdate,
+    AddInstanceOutcome, ChangePage, InstanceIndexEntry, InvalidationSink, MetaError, Page,
+    ThingQuery, ThingUpdate,
 };
 
 /// The metadata store: records, things and their versions, named blobs and their reference
 /// counts, the change feed, tokens, shares and the DICOM study index.
 pub trait MetaStore: Send + Sync + std::fmt::Debug {
+    /// Has `sink` called, from now on, with every revocation or share change that *another*
+    /// process makes in this store, so that it can forget what it remembers of those secrets.
+    /// A store only one process can open (sled) never calls it: that process made every change
+    /// itself.
+    fn on_invalidation(&self, sink: InvalidationSink) {
+        drop(sink);
+    }
+
     // --- records -------------------------------------------------------------------------
 
     /// Creates a record; [`MetaError::AlreadyExists`] if its id is taken.

@@ -102,10 +102,10 @@ pub struct IssuedToken {
     pub secret: Secret,
 }
 
-/// Tokens the store returned, by the hash of their secret. A token lives in memory at most
-/// this long, which bounds how long another node's revocation goes unseen here.
+/// Tokens the store returned, by the hash of their secret, for at most
+/// [`crate::VaultConfig::secret_cache_ttl`]; another node's revocation evicts too, when the
+/// store tells of it.
 pub(crate) type TokenCache = crate::secret_cache::SecretCache<Token>;
-pub(crate) const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The verdict on a token found by its secret's hash.
 fn verdict(found: Option<Token>, now: Timestamp) -> Result<Principal, AuthFailure> {

@@ -83,7 +83,15 @@ pub struct VaultConfig {
     /// Where spool files go: `None` is `<data>/spool` for [`Vault::open`] and the system's
     /// temporary directory for [`Vault::with_stores`].
     pub spool_dir: Option<std::path::PathBuf>,
+    /// How long a token or share is remembered after it was read from the store. A change on
+    /// this node evicts it at once, and so does one on another node when the store tells of it
+    /// ([`MetaStore::on_invalidation`]); this bounds how long a change goes unseen when the
+    /// store could not tell.
+    pub secret_cache_ttl: std::time::Duration,
 }
+
+/// The default of [`VaultConfig::secret_cache_ttl`].
+pub const SECRET_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The default of [`VaultConfig::spool_above_bytes`]: 64 MiB (a CT slice is 0.5 MB, a
 /// radiograph 15, a multi-frame ultrasound or tomosynthesis many times more).
@@ -97,6 +105,7 @@ impl Default for VaultConfig {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sharing: SharingConfig::default(),
             spool_above_bytes: SPOOL_ABOVE_BYTES,
+            secret_cache_ttl: SECRET_CACHE_TTL,
             spool_dir: None,
         }
     }
@@ -134,6 +143,28 @@ struct Inner {
     gc: maintenance::GcFence,
 }
 
+impl Inner {
+    /// Forgets what another node's change may have made stale.
+    fn forget(&self, change: sv_meta::Invalidation) {
+        use sv_meta::Invalidation;
+        match change {
+            Invalidation::Token { record, id } => {
+                self.tokens.evict(|t| t.id == id && t.record_id == record)
+            }
+            Invalidation::Share { record, id } => {
+                self.shares.evict(|s| s.id == id && s.record_id == record)
+            }
+            Invalidation::Thing { record, thing } => self
+                .shares
+                .evict(|s| s.record_id == record && s.thing_id == thing),
+            Invalidation::Everything => {
+                self.tokens.evict(|_| true);
+                self.shares.evict(|_| true);
+            }
+        }
+    }
+}
+
 impl Vault {
     /// Opens (creating if needed) the embedded default under `data_dir`: sled metadata in
     /// `meta/` and blob files in `blobs/`. Each store locks its directory.
@@ -164,22 +195,29 @@ impl Vault {
                     spool::Spool::in_temp_dir()
                 })
             });
-        Vault {
-            inner: Arc::new(Inner {
-                meta,
-                blobs,
-                config,
-                workers,
-                tokens: access::TokenCache::new(access::TOKEN_TTL),
-                shares: sharing::ShareCache::new(sharing::SHARE_TTL),
-                previews: preview_cache::PreviewBytes::default(),
-                derived: derived::DerivedCache::default(),
-                mail: std::sync::OnceLock::new(),
-                passcode_gate: sharing::PasscodeGate::default(),
-                spool,
-                gc: maintenance::GcFence::default(),
-            }),
-        }
+        let ttl = config.secret_cache_ttl;
+        let inner = Arc::new(Inner {
+            meta,
+            blobs,
+            config,
+            workers,
+            tokens: access::TokenCache::new(ttl),
+            shares: sharing::ShareCache::new(ttl),
+            previews: preview_cache::PreviewBytes::default(),
+            derived: derived::DerivedCache::default(),
+            mail: std::sync::OnceLock::new(),
+            passcode_gate: sharing::PasscodeGate::default(),
+            spool,
+            gc: maintenance::GcFence::default(),
+        });
+        // Weak: the store keeps the sink, and the vault keeps the store.
+        let weak = Arc::downgrade(&inner);
+        inner.meta.on_invalidation(Arc::new(move |change| {
+            if let Some(inner) = weak.upgrade() {
+                inner.forget(change);
+            }
+        }));
+        Vault { inner }
     }
 
     /// Ok when the metadata store answers a read (blocking).

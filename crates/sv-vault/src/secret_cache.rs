@@ -3,9 +3,10 @@
 //!
 //! Correctness rests on eviction, never on expiry: every change of a remembered value on this
 //! node evicts it before the change is acknowledged, and a fill that began before an eviction
-//! is dropped (the store read may predate the change). Entries also live at most `ttl`, which
-//! bounds how long another node's change (a revocation) can go unseen here. Judging the value
-//! (expired, revoked) is the caller's, on every hit.
+//! is dropped (the store read may predate the change). Another node's change evicts when a
+//! shared store tells of it (`MetaStore::on_invalidation`), and entries live at most `ttl`,
+//! which bounds how long such a change can go unseen should the store fail to tell. Judging
+//! the value (expired, revoked) is the caller's, on every hit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

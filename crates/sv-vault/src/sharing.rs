@@ -5,9 +5,11 @@
 //! person does: reading the landing page ([`Vault::share_landing_blocking`]) changes nothing;
 //! opening it ([`Vault::open_share_blocking`], a POST) checks the passcode, counts the view,
 //! logs it and starts a share session. Every request after that judges the share again: it is
-//! remembered by link hash for at most 5 s, and every change of a share on this node (revoke,
-//! lock, counts) and every study deletion evicts it before answering, so a revocation stops
-//! the very next request here, and on another node within those 5 s.
+//! remembered by link hash for at most a few seconds (`VaultConfig::secret_cache_ttl`), and
+//! every change of a share on this node (revoke, lock, counts) and every study deletion evicts
+//! it before answering, so a revocation stops the very next request here. Another node hears
+//! of it from a shared store (PostgreSQL's notifications) and evicts too; should it not hear,
+//! the entry's lifetime still bounds how long the share stays usable there.
 //!
 //! Passcodes are hashed with Argon2id at the OWASP minimum (m = 19 MiB, t = 2, p = 1). An
 //! attempt is counted *before* the hash is checked, in one transaction with the check that
@@ -176,10 +178,9 @@ pub fn csrf_token(session: &Secret) -> String {
     key.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Usable shares by link hash. A share lives in memory at most [`SHARE_TTL`], which bounds
-/// how long another node's revocation goes unseen here.
+/// Usable shares by link hash, for at most [`crate::VaultConfig::secret_cache_ttl`]; another
+/// node's change evicts too, when the store tells of it.
 pub(crate) type ShareCache = crate::secret_cache::SecretCache<Share>;
-pub(crate) const SHARE_TTL: Duration = Duration::from_secs(5);
 
 /// How long a viewer key lasts at most; it ends with its share in any case.
 pub const VIEWER_KEY_HOURS: i64 = 12;

@@ -3,9 +3,9 @@
 
 use sv_model::{Record, RecordId, SecretHash, Token, TokenId};
 
-use super::{PgMetaStore, col, exec, lock_record, one, rows};
-use crate::MetaError;
+use super::{PgMetaStore, col, exec, lock_record, notify, one, rows};
 use crate::codec::{decode_record, decode_token, encode_record, encode_token};
+use crate::{Invalidation, MetaError};
 
 fn token(v: &[u8]) -> Result<Token, MetaError> {
     decode_token(v).map_err(MetaError::corrupt("tokens"))
@@ -101,13 +101,16 @@ impl PgMetaStore {
     }
 
     pub(crate) fn delete_token_impl(&self, rid: RecordId, id: TokenId) -> Result<bool, MetaError> {
-        let n = self.read(|c| {
-            exec(
-                c,
+        self.write(|tx| {
+            let n = exec(
+                tx,
                 "DELETE FROM tokens WHERE rid = $1 AND token_id = $2",
                 &[&rid.as_uuid(), &id.as_uuid()],
-            )
-        })?;
-        Ok(n > 0)
+            )?;
+            if n > 0 {
+                notify(tx, Invalidation::Token { record: rid, id })?;
+            }
+            Ok(n > 0)
+        })
     }
 }

@@ -31,6 +31,7 @@ mod access;
 mod blobs;
 mod digest;
 mod feed;
+mod notify;
 mod query;
 mod schema;
 mod sharing;
@@ -40,6 +41,8 @@ mod tests;
 mod things;
 mod trait_impl;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -50,6 +53,7 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use sv_model::{BlobId, RecordId};
 
 use crate::MetaError;
+pub(crate) use notify::notify;
 
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -67,6 +71,10 @@ pub struct PgMetaStore {
     pool: Option<Pool<Manager>>,
     /// The database's name, for messages (never the URL: it may hold a password).
     database: String,
+    /// How to connect, for the invalidation listener's own connection.
+    config: postgres::Config,
+    /// Set when the store is dropped: the listener (if any) stops.
+    stop_listening: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PgMetaStore {
@@ -176,7 +184,7 @@ impl PgMetaStore {
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(PostgresConnectionManager::new(config.clone(), NoTls))
             .map_err(|e| MetaError::Engine {
                 op: "open a connection pool to",
                 source: Box::new(e),
@@ -184,7 +192,14 @@ impl PgMetaStore {
         Ok(PgMetaStore {
             pool: Some(pool),
             database,
+            config,
+            stop_listening: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Starts this store's invalidation listener ([`notify`]).
+    pub(crate) fn listen(&self, sink: crate::InvalidationSink) {
+        notify::spawn_listener(self.config.clone(), sink, Arc::clone(&self.stop_listening));
     }
 
     /// The database's name.
@@ -241,6 +256,7 @@ impl PgMetaStore {
 impl Drop for PgMetaStore {
     /// Closing a connection blocks too (the client says goodbye to the server).
     fn drop(&mut self) {
+        self.stop_listening.store(true, Ordering::Relaxed);
         if let Some(pool) = self.pool.take() {
             blocking(move || drop(pool));
         }

@@ -10,12 +10,12 @@ use sv_model::{
     ShareEventKind, SigninLink, Timestamp, TokenId,
 };
 
-use super::{PgMetaStore, col, exec, fixed, lock_record, lock_record_if_any, one, rows};
-use crate::MetaError;
+use super::{PgMetaStore, col, exec, fixed, lock_record, lock_record_if_any, notify, one, rows};
 use crate::codec::{
     decode_event, decode_mail, decode_session, decode_share, decode_signin, encode_event,
     encode_mail, encode_session, encode_share, encode_signin,
 };
+use crate::{Invalidation, MetaError};
 
 fn share(v: &[u8]) -> Result<Share, MetaError> {
     decode_share(v).map_err(MetaError::corrupt("shares"))
@@ -235,6 +235,7 @@ impl PgMetaStore {
             }
             put_share(tx, &hash, &s)?;
             append_events(tx, rid, id, &events)?;
+            notify(tx, Invalidation::Share { record: rid, id })?;
             Ok(Some(s))
         })
     }

@@ -6,11 +6,11 @@ use sv_model::{
     Audit, AuditAction, RecordId, Thing, ThingId, ThingState, ThingVersion, TypeId, VersionStamp,
 };
 
-use super::{PgMetaStore, col, exec, lock_record, lock_record_if_any, one, rows};
+use super::{PgMetaStore, col, exec, lock_record, lock_record_if_any, notify, one, rows};
 use crate::codec::{StoredThing, decode_thing, encode_thing};
 use crate::feed::ChangeOp;
 use crate::thing_rules::{check_unique_names, keeps_content};
-use crate::{MetaError, ThingUpdate};
+use crate::{Invalidation, MetaError, ThingUpdate};
 
 fn state_code(s: ThingState) -> i16 {
     match s {
@@ -264,6 +264,13 @@ impl PgMetaStore {
             let next = next_version(tx, rid, &cur, version, audit, ChangeOp::Delete, |t| {
                 t.state = ThingState::Deleted
             })?;
+            notify(
+                tx,
+                Invalidation::Thing {
+                    record: rid,
+                    thing: tid,
+                },
+            )?;
             Ok(next.thing.version)
         })
     }

@@ -14,6 +14,10 @@ use crate::{
 };
 
 impl MetaStore for PgMetaStore {
+    fn on_invalidation(&self, sink: crate::InvalidationSink) {
+        self.listen(sink);
+    }
+
     fn create_record(&self, record: &Record) -> Result<(), MetaError> {
         self.create_record_impl(record)
     }

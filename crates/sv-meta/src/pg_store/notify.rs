@@ -1,0 +1,86 @@
+//! Cross-node invalidation over PostgreSQL's `LISTEN`/`NOTIFY`.
+//!
+//! A transaction that revokes a token, changes a share or deletes a thing also sends a
+//! notification on [`CHANNEL`]; PostgreSQL delivers it when, and only if, that transaction
+//! commits. Each store that was given a sink keeps one connection of its own listening, on a
+//! thread of its own, and passes every message on. Messages sent while that connection was
+//! down are lost, so every (re)connection is announced as [`Invalidation::Everything`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{GenericClient, NoTls};
+
+use super::db;
+use crate::{Invalidation, InvalidationSink, MetaError};
+
+/// The channel every node listens on.
+const CHANNEL: &str = "studyvault_invalidate";
+/// How long the listener waits for a message before it looks at its stop flag.
+const POLL: Duration = Duration::from_millis(250);
+/// The longest pause between two attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Sends `change` to every listening node when the caller's transaction commits.
+pub(crate) fn notify<C: GenericClient>(c: &mut C, change: Invalidation) -> Result<(), MetaError> {
+    c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &change.encode()])
+        .map(drop)
+        .map_err(db("notify other nodes through"))
+}
+
+/// Listens until `stop` is set, on a new thread; reconnects with a growing pause.
+pub(crate) fn spawn_listener(
+    config: postgres::Config,
+    sink: InvalidationSink,
+    stop: Arc<AtomicBool>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("sv-meta-listen".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(100);
+            while !stop.load(Ordering::Relaxed) {
+                match listen(&config, &sink, &stop) {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, ?backoff, "invalidation listener lost its connection; reconnecting");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the listener, the caches' short lifetime still bounds what goes unseen.
+        tracing::error!(error = %e, "could not start the invalidation listener");
+    }
+}
+
+/// One connection's worth of listening: `Ok` when told to stop.
+fn listen(
+    config: &postgres::Config,
+    sink: &InvalidationSink,
+    stop: &AtomicBool,
+) -> Result<(), postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    // Whatever was sent while nobody listened is lost.
+    sink(Invalidation::Everything);
+    while !stop.load(Ordering::Relaxed) {
+        {
+            let mut notifications = client.notifications();
+            let mut waiting = notifications.timeout_iter(POLL);
+            while let Some(message) = waiting.next()? {
+                if message.channel() == CHANNEL {
+                    sink(Invalidation::decode(message.payload()));
+                }
+            }
+        }
+        if client.is_closed() {
+            // A closed connection may wait quietly forever: a statement says why it closed.
+            client.batch_execute("SELECT 1")?;
+        }
+    }
+    Ok(())
+}
