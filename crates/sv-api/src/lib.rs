@@ -134,7 +134,7 @@ pub fn router(state: AppState) -> axum::Router {
         "/v1/openapi.json",
         get(move || async move { Json(openapi.as_ref().clone()) }),
     );
-    // The request timeout covers the API; the pages' router has a long upload of its own.
+    // The request timeout covers the API; the pages' router applies it to its own routes.
     limits::timed(router, &state)
         .merge(web::routes(&state))
         .layer(axum::middleware::from_fn(web::record_client))

@@ -1,6 +1,6 @@
 //! Request bounds kept around the handlers, answered with the API's error body: the time a
 //! request may take to be answered (`request_timeout`) and the size of JSON bodies
-//! (`max_document_bytes`).
+//! (`max_document_bytes`). The pages take the same timeout and answer it with a page.
 //!
 //! The timeout bounds the time to the response head. A download streams its body after the
 //! head, so the timeout never cuts one; a streaming upload consumes its whole body before it
@@ -30,12 +30,30 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Clone)]
 struct Untimed(Arc<AtomicBool>);
 
-/// Applies the request timeout to every route of `router` (those that opted out aside).
+/// Applies the request timeout to every route of `router` (those that opted out aside),
+/// answered with the API's error body.
 pub(crate) fn timed(router: axum::Router<AppState>, state: &AppState) -> axum::Router<AppState> {
-    router.layer(from_fn_with_state(
-        state.config().limits.request_timeout,
-        request_timeout,
-    ))
+    timed_answering(router, state, timed_out)
+}
+
+/// [`timed`], with the answer made by `answer` from the timeout (the pages answer a page).
+pub(crate) fn timed_answering(
+    router: axum::Router<AppState>,
+    state: &AppState,
+    answer: fn(Duration) -> Response,
+) -> axum::Router<AppState> {
+    let timeout = Timeout {
+        after: state.config().limits.request_timeout,
+        answer,
+    };
+    router.layer(from_fn_with_state(timeout, request_timeout))
+}
+
+/// How long a request may take to its response head, and what to answer after that.
+#[derive(Debug, Clone, Copy)]
+struct Timeout {
+    after: Duration,
+    answer: fn(Duration) -> Response,
 }
 
 /// The route middleware of a streaming upload (`from_fn(untimed)`): the request timeout does
@@ -57,14 +75,19 @@ pub(crate) async fn untimed_put(request: Request, next: Next) -> Response {
     }
 }
 
+/// [`untimed`] for POST requests only (the upload page: its GET is a page like any other).
+pub(crate) async fn untimed_post(request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST {
+        untimed(request, next).await
+    } else {
+        next.run(request).await
+    }
+}
+
 /// Answers 503 `request-timeout` when the handler has not answered within `timeout`, unless
 /// its route opted out. The handler's future is dropped then; blocking work it started runs
 /// to its end on its own thread and keeps its worker slot (`sv_vault::Vault::run_blocking`).
-async fn request_timeout(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn request_timeout(State(timeout): State<Timeout>, request: Request, next: Next) -> Response {
     let untimed = Arc::new(AtomicBool::new(false));
     let mut request = request;
     request.extensions_mut().insert(Untimed(untimed.clone()));
@@ -73,18 +96,23 @@ async fn request_timeout(
         // The handler first: a route that opts out says so on its first poll.
         biased;
         response = &mut answer => return response,
-        () = tokio::time::sleep(timeout) => {}
+        () = tokio::time::sleep(timeout.after) => {}
     }
     if untimed.load(Ordering::Acquire) {
         return answer.await;
     }
-    tracing::warn!(?timeout, "request timed out");
+    tracing::warn!(timeout = ?timeout.after, "request timed out");
+    (timeout.answer)(timeout.after)
+}
+
+/// The API's answer to a request that timed out: 503 `request-timeout`.
+fn timed_out(after: Duration) -> Response {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "request-timeout",
         format!(
             "the server did not answer within {} s; try again later",
-            timeout.as_secs()
+            after.as_secs()
         ),
     )
     .into_response()
@@ -189,7 +217,13 @@ mod tests {
                 .layer(from_fn(untimed)),
             )
             .route("/quick", get(|| async { "quick" }))
-            .layer(from_fn_with_state(Duration::ZERO, request_timeout));
+            .layer(from_fn_with_state(
+                Timeout {
+                    after: Duration::ZERO,
+                    answer: timed_out,
+                },
+                request_timeout,
+            ));
 
         let upload = tokio::spawn({
             let app = app.clone();

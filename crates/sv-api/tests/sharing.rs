@@ -1035,3 +1035,127 @@ async fn a_browser_upload_spools_big_files_and_zips_instead_of_holding_them() {
     .await;
     assert_eq!(found.json().as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn the_request_timeout_covers_pages_and_shared_dicomweb_but_not_the_upload_page() {
+    // One blocking thread, which the test holds: every answer that needs the store waits
+    // for it, so the timeout decides, whatever the machine's speed.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(request_timeout_covers_pages_not_the_upload());
+}
+
+/// `reply`, which the timeout must give while the test holds the blocking thread (a route
+/// without the timeout would wait for ever).
+async fn answered(reply: impl std::future::Future<Output = Reply>) -> Reply {
+    tokio::time::timeout(std::time::Duration::from_secs(10), reply)
+        .await
+        .expect("no answer within 10 s: the request timeout did not apply")
+}
+
+async fn request_timeout_covers_pages_not_the_upload() {
+    let api = api();
+    let (rid, owner) = record(&api, "Jane").await;
+    let study = upload(&api, &rid, &owner, "CT_small.dcm").await;
+    let link = link_of(&share(&api, &rid, &owner, json!({"study_instance_uid": study})).await);
+    let mut browser = Browser::default();
+    let signin = browser.get(&api, "/").await;
+    let signed = browser
+        .post(
+            &api,
+            "/signin/token",
+            &[("csrf", &csrf(&signin)), ("token", &owner)],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let upload_page = browser.get(&api, "/upload").await;
+    // A second router over the same vault, answering within 50 ms; the browser's session
+    // lives in the vault, so both routers know it.
+    let hurried = Api {
+        app: sv_api::router(sv_api::AppState::new(
+            api.vault.clone(),
+            sv_api::ApiConfig {
+                admin_token_hash: sv_model::SecretHash::of(harness::ADMIN.as_bytes()),
+                public_url: harness::PUBLIC_URL.into(),
+                limits: sv_api::ApiLimits {
+                    request_timeout: std::time::Duration::from_millis(50),
+                    ..sv_api::ApiLimits::default()
+                },
+                cors_allowed_origins: Vec::new(),
+            },
+        )),
+        vault: api.vault.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let (held_tx, held) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::task::spawn_blocking(move || {
+        held_tx.send(()).unwrap();
+        released.recv().unwrap();
+    });
+    held.await.unwrap();
+
+    let page = answered(browser.get(&hurried, "/studies")).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.text().contains("try again"), "{}", page.text());
+    assert_page_headers(&page);
+    let api_answer = get(
+        &hurried,
+        &format!("/v1/records/{rid}/dicomweb/studies"),
+        &owner,
+    )
+    .await;
+    assert_eq!(api_answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(api_answer.code(), "request-timeout");
+    let shared = answered(send(
+        &hurried,
+        "GET",
+        &format!("/s/{link}/dicomweb/studies"),
+        None,
+        &[("accept", "application/dicom+json")],
+        Body::empty(),
+    ))
+    .await;
+    assert_eq!(shared.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(shared.code(), "request-timeout");
+
+    // The upload waits for the thread far past the timeout, and is answered all the same.
+    let boundary = "sv-test-boundary-9";
+    let uid = "1.2.826.0.1.3680043.10.9.8";
+    let slice = sv_dicom::synthetic::ct_series_slice(uid, &format!("{uid}.1"), 0);
+    let body = form_data(boundary, &csrf(&upload_page), &[("IM0.dcm", &slice)]);
+    let cookie = browser.cookie_header();
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let uploading = tokio::spawn(async move {
+        let headers = [
+            ("cookie", cookie.as_str()),
+            ("content-type", content_type.as_str()),
+            ("accept", "application/json"),
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://127.0.0.1:8080"),
+        ];
+        send(
+            &hurried,
+            "POST",
+            "/upload",
+            None,
+            &headers,
+            Body::from(body),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !uploading.is_finished(),
+        "the upload waits for the held thread"
+    );
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let reply = uploading.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["instances"][0]["status"], "stored");
+}

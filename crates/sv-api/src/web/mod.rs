@@ -42,14 +42,17 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let attempts = limits::Attempts::new();
+    // The request timeout covers the pages as it covers the API (the upload's POST opts
+    // out), answered with a page; the shared DICOMweb is an API and answers as one.
     let pages = Router::new()
         .merge(patient::routes(state, &attempts))
-        .merge(recipient::routes(&attempts))
+        .merge(recipient::routes(&attempts));
+    let pages = crate::limits::timed_answering(pages, state, timed_out)
         .layer(CsrfLayer::new())
         .layer(axum::middleware::from_fn(page_headers));
     Router::new()
         .merge(pages)
-        .merge(share_dicomweb::routes())
+        .merge(crate::limits::timed(share_dicomweb::routes(), state))
         .route("/static/{file}", get(static_asset))
         .route("/robots.txt", get(robots))
 }
@@ -140,6 +143,15 @@ impl IntoResponse for Page {
             }
         }
     }
+}
+
+/// A page that took longer than the request timeout (`limits::timed_answering`).
+fn timed_out(_: std::time::Duration) -> Response {
+    Page::Error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is busy and could not answer in time. Please try again in a moment.",
+    )
+    .into_response()
 }
 
 /// Anything that went wrong inside: logged, and answered with a page without internals.

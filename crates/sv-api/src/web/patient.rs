@@ -69,6 +69,8 @@ pub(super) fn routes(state: &AppState, attempts: &Attempts) -> Router<AppState> 
             "/upload",
             get(upload_page).post(upload).layer(
                 tower::ServiceBuilder::new()
+                    // A CD over a slow link takes as long as it takes (see `crate::limits`).
+                    .layer(axum::middleware::from_fn(crate::limits::untimed_post))
                     .layer(axum::extract::DefaultBodyLimit::disable())
                     .layer(tower_http::limit::RequestBodyLimitLayer::new(limit)),
             ),
