@@ -199,7 +199,8 @@ impl PgMetaStore {
 
     /// Starts this store's invalidation listener ([`notify`]).
     pub(crate) fn listen(&self, sink: crate::InvalidationSink) {
-        notify::spawn_listener(self.config.clone(), sink, Arc::clone(&self.stop_listening));
+        let (config, stop) = (self.config.clone(), Arc::clone(&self.stop_listening));
+        blocking(move || notify::spawn_listener(config, sink, stop));
     }
 
     /// The database's name.

@@ -4,14 +4,14 @@
 //! notification on [`CHANNEL`]; PostgreSQL delivers it when, and only if, that transaction
 //! commits. Each store that was given a sink keeps one connection of its own listening, on a
 //! thread of its own, and passes every message on. Messages sent while that connection was
-//! down are lost, so every (re)connection is announced as [`Invalidation::Everything`].
+//! down are lost, so every reconnection is announced as [`Invalidation::Everything`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{GenericClient, NoTls};
+use postgres::{Client, GenericClient, NoTls};
 
 use super::db;
 use crate::{Invalidation, InvalidationSink, MetaError};
@@ -30,18 +30,33 @@ pub(crate) fn notify<C: GenericClient>(c: &mut C, change: Invalidation) -> Resul
         .map_err(db("notify other nodes through"))
 }
 
-/// Listens until `stop` is set, on a new thread; reconnects with a growing pause.
+/// Listens until `stop` is set: connects here, so that every change committed after this
+/// returns is heard, then goes on on a new thread, reconnecting with a growing pause.
 pub(crate) fn spawn_listener(
     config: postgres::Config,
     sink: InvalidationSink,
     stop: Arc<AtomicBool>,
 ) {
+    // Nothing was remembered before the first connection, so nothing can have been missed;
+    // if it fails, the thread connects later and announces that.
+    let first = subscribe(&config).map_err(|e| {
+        tracing::warn!(error = %e, "invalidation listener could not connect; retrying");
+    });
     let spawned = std::thread::Builder::new()
         .name("sv-meta-listen".into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(100);
+            let mut client = first.ok();
             while !stop.load(Ordering::Relaxed) {
-                match listen(&config, &sink, &stop) {
+                let listened = match client.take() {
+                    Some(subscribed) => listen(subscribed, &sink, &stop),
+                    None => subscribe(&config).and_then(|subscribed| {
+                        // Whatever was sent while nobody listened is lost.
+                        sink(Invalidation::Everything);
+                        listen(subscribed, &sink, &stop)
+                    }),
+                };
+                match listened {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::warn!(error = %e, ?backoff, "invalidation listener lost its connection; reconnecting");
@@ -57,16 +72,19 @@ pub(crate) fn spawn_listener(
     }
 }
 
-/// One connection's worth of listening: `Ok` when told to stop.
+/// A new connection, listening.
+fn subscribe(config: &postgres::Config) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    Ok(client)
+}
+
+/// Passes messages on until `stop` (`Ok`) or until the connection fails.
 fn listen(
-    config: &postgres::Config,
+    mut client: Client,
     sink: &InvalidationSink,
     stop: &AtomicBool,
 ) -> Result<(), postgres::Error> {
-    let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
-    // Whatever was sent while nobody listened is lost.
-    sink(Invalidation::Everything);
     while !stop.load(Ordering::Relaxed) {
         {
             let mut notifications = client.notifications();
