@@ -1,7 +1,12 @@
-//! Put/get throughput of `LocalBlobStore` next to plain `write`+`fsync`+blake3 on the same disk.
+//! Put/get throughput of `LocalBlobStore` next to plain `write`+`fsync`+blake3 on the same disk,
+//! and the grouped write path against the per-file one for DICOM-sized puts.
 //!
 //! `cargo bench -p sv-blob --bench throughput`: criterion groups for 1 MiB and 256 MiB, then a
-//! plainly printed table of medians and the store/plain ratio (target >= 0.8).
+//! plainly printed table of medians and the store/plain ratio (target >= 0.8), then a table of
+//! "instances" (a 512 KiB slice and a 40 KiB preview, put one after the other) at 1, 2 and 4
+//! threads, through segments (layout 2) and through a file per blob (layout 1's write path):
+//! instances/s, CPU per instance and files created, fdatasyncs and directory fsyncs per
+//! instance. `SV_BENCH_INSTANCES_ONLY=1` runs only that table.
 
 mod support;
 
@@ -11,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use sv_blob::{BlobId, BlobStore, LocalBlobStore};
+use sv_blob::{BlobId, BlobStore, IoCounts, LocalBlobStore, LocalOptions};
 
 const MIB: usize = 1 << 20;
 const SIZES: [(usize, &str); 2] = [(MIB, "1MiB"), (256 * MIB, "256MiB")];
@@ -30,6 +35,9 @@ fn put_store(store: &LocalBlobStore, data: &mut [u8], counter: &mut u64) -> Dura
     let elapsed = started.elapsed();
     assert!(put.created);
     store.delete(&put.id).expect("delete");
+    // Untimed, like the delete: a 1 MiB blob is a segment record, whose space only compaction
+    // gives back (here: unlinking each sealed segment, all dead, once the log rolls past it).
+    store.compact(0.5).expect("compact");
     elapsed
 }
 
@@ -201,11 +209,125 @@ fn print_ratios(fixtures: &mut [(Fixture, &str)]) {
     }
 }
 
+const SLICE_LEN: usize = 512 * 1024;
+const PREVIEW_LEN: usize = 40 * 1024;
+const INSTANCES: usize = 240;
+
+/// CPU time of the whole process (all threads) so far, from `/proc/self/stat` (Linux; clock
+/// ticks, usually 10 ms: over a run of hundreds of instances that is a few per cent).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+struct InstanceRun {
+    per_sec: f64,
+    cpu_per_instance: Option<Duration>,
+    counts: IoCounts,
+}
+
+/// Puts `INSTANCES` instances (slice then preview, distinct bytes each) from `threads` threads
+/// into a fresh store opened with `options`.
+fn put_instances(dir: &Path, options: LocalOptions, threads: usize) -> InstanceRun {
+    let root = dir.join(format!(
+        "instances-{}-{threads}",
+        options.small_blobs_in_segments
+    ));
+    let store = LocalBlobStore::open_with(&root, options).expect("open store");
+    let per_thread = INSTANCES / threads;
+    let run = |first: u64, count: usize| {
+        std::thread::scope(|s| {
+            for t in 0..threads as u64 {
+                let store = &store;
+                s.spawn(move || {
+                    let mut seed = 0x9e37_79b9_7f4a_7c15 ^ (t + 1);
+                    let mut slice = vec![0u8; SLICE_LEN];
+                    let mut preview = vec![0u8; PREVIEW_LEN];
+                    support::fill(&mut seed, &mut slice);
+                    support::fill(&mut seed, &mut preview);
+                    for i in 0..count as u64 {
+                        let mut counter = first + (t << 32 | i);
+                        stamp(&mut slice, &mut counter);
+                        stamp(&mut preview, &mut counter);
+                        assert!(store.put_bytes(&slice).expect("put slice").created);
+                        assert!(store.put_bytes(&preview).expect("put preview").created);
+                    }
+                });
+            }
+        })
+    };
+    run(1 << 48, 8); // warm-up: first directories, first segment pages
+    let before = store.io_counts();
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    run(0, per_thread);
+    let elapsed = started.elapsed();
+    let cpu = process_cpu().zip(cpu_before).map(|(a, b)| a - b);
+    let n = (per_thread * threads) as u32;
+    let counts = store.io_counts().since(&before);
+    drop(store);
+    std::fs::remove_dir_all(&root).expect("remove store");
+    InstanceRun {
+        per_sec: n as f64 / elapsed.as_secs_f64(),
+        cpu_per_instance: cpu.map(|c| c / n),
+        counts,
+    }
+}
+
+fn print_instances(dir: &Path) {
+    println!(
+        "\ninstances ({} KiB slice + {} KiB preview), {INSTANCES} per run, on {}:",
+        SLICE_LEN / 1024,
+        PREVIEW_LEN / 1024,
+        dir.display()
+    );
+    println!(
+        "  {:<9} {:>7} {:>9} {:>12} {:>10} {:>14} {:>13}",
+        "path", "threads", "inst/s", "CPU ms/inst", "files/inst", "fdatasync/inst", "dirsync/inst"
+    );
+    for threads in [1, 2, 4] {
+        let mut rates = Vec::new();
+        for segments in [true, false] {
+            let options = LocalOptions {
+                small_blobs_in_segments: segments,
+                ..LocalOptions::default()
+            };
+            let r = put_instances(dir, options, threads);
+            let per = |x: u64| x as f64 / INSTANCES as f64;
+            let cpu = r.cpu_per_instance.map_or("n/a".to_owned(), |c| {
+                format!("{:.2}", c.as_secs_f64() * 1e3)
+            });
+            println!(
+                "  {:<9} {threads:>7} {:>9.0} {cpu:>12} {:>10.2} {:>14.2} {:>13.2}",
+                if segments { "segments" } else { "files" },
+                r.per_sec,
+                per(r.counts.files_created),
+                per(r.counts.file_syncs),
+                per(r.counts.dir_syncs),
+            );
+            rates.push(r.per_sec);
+        }
+        println!(
+            "  {:<9} {threads:>7} {:>8.2}x  (segments / files, instances per second)",
+            "ratio",
+            rates[0] / rates[1]
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     let dir = support::scratch_dir("throughput");
+    if std::env::var_os("SV_BENCH_INSTANCES_ONLY").is_some() {
+        print_instances(dir.path());
+        return;
+    }
     let mut fixtures: Vec<(Fixture, &str)> = SIZES
         .iter()
         .map(|&(size, label)| (Fixture::new(dir.path(), size), label))
@@ -217,4 +339,6 @@ fn main() {
     criterion_groups(&mut c, &mut fixtures);
     c.final_summary();
     print_ratios(&mut fixtures);
+    drop(fixtures);
+    print_instances(dir.path());
 }

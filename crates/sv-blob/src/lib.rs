@@ -1,12 +1,17 @@
-//! Content-addressed blob store: BlobId = blake3, durable local files, verified reads.
+//! Content-addressed blob store: BlobId = blake3, durable segments and files, verified reads.
 //!
 //! Architecture invariants:
 //! - this crate knows nothing of DICOM, things or records: it stores bytes under their blake3 hash;
-//! - a blob visible at its final path is complete and durable (temp file, fsync, link, directory
-//!   fsync), and a large blob's outboard is durable with it (or rebuilt, verified, on read);
+//! - a small blob lives in a segment record, which is in the index only once written whole, and
+//!   a put returns only once a sync of the segment covered the record;
+//! - a big blob visible at its final path is complete and durable (temp file, fsync, link,
+//!   directory fsync), and its outboard is durable with it (or rebuilt, verified, on read);
 //!   every outboard is fsynced before it is renamed into place;
-//! - a put returns only once the blob's directory entry is durable, also when it found the
-//!   bytes already stored (a racing put may have linked them and not yet fsynced);
+//! - a put returns only once the blob is durable, also when it found the bytes already stored
+//!   (a racing put may have appended or linked them and not yet synced): it waits for that
+//!   sync, or makes it;
+//! - a deleted blob stays deleted across crashes and compactions (the tombstone rule, in
+//!   `local/compact.rs` and ARCHITECTURE.md);
 //! - a reader never hands out bytes it has not verified against the id: blobs up to
 //!   [`LocalOptions::whole_verify_max`] are hashed whole before the first byte, larger ones
 //!   group by group against the outboard, which is itself checked to merge to the id;
@@ -37,7 +42,7 @@ use std::ops::Range;
 
 pub use error::{BlobError, CorruptKind, is_corrupt_io};
 pub use id::{BlobId, HexDigits, ParseBlobIdError};
-pub use local::{LAYOUT, LocalBlobStore, LocalOptions};
+pub use local::{IoCounts, LAYOUT, LAYOUT_1, LocalBlobStore, LocalOptions};
 pub use memory::MemoryBlobStore;
 
 /// A stream of blob bytes; verification failures surface as `io::Error`s wrapping
@@ -51,6 +56,20 @@ pub struct PutOutcome {
     pub len: u64,
     /// False when the bytes were already stored (dedup): nothing new was written.
     pub created: bool,
+}
+
+/// What a [`BlobStore::compact`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Segment files rewritten and removed.
+    pub segments_rewritten: u64,
+    /// Bytes of the removed segments less the bytes appended to carry their live records and
+    /// needed tombstones forward.
+    pub bytes_reclaimed: u64,
+    /// Live records appended again.
+    pub records_moved: u64,
+    /// Tombstones appended again, because an older segment may still hold a deleted record.
+    pub tombstones_kept: u64,
 }
 
 /// A content-addressed store of immutable blobs.
@@ -83,6 +102,14 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 
     /// Removes the blob; false when it was not there.
     fn delete(&self, id: &BlobId) -> Result<bool, BlobError>;
+
+    /// Reclaims the space of deleted blobs where the store keeps many blobs in one file:
+    /// rewrites the files whose live bytes are below `min_live_ratio` (0.0 to 1.0) of their
+    /// size. Safe while other threads use the store. Stores with nothing to reclaim do nothing.
+    fn compact(&self, min_live_ratio: f64) -> Result<CompactReport, BlobError> {
+        let _ = min_live_ratio;
+        Ok(CompactReport::default())
+    }
 
     /// True when the blob is stored.
     fn contains(&self, id: &BlobId) -> Result<bool, BlobError> {

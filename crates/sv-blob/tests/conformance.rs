@@ -15,3 +15,14 @@ mod local_with_outboards {
         sv_testkit::blob_conformance::TempLocalStore::with_outboards()
     );
 }
+
+/// The local store again, with segments so short that records roll to a new one every few
+/// puts, so the suite also runs across sealed segments.
+mod local_with_tiny_segments {
+    sv_testkit::blob_store_conformance!(
+        sv_testkit::blob_conformance::TempLocalStore::with_options(sv_blob::LocalOptions {
+            segment_len: 16 * 1024,
+            ..sv_blob::LocalOptions::default()
+        })
+    );
+}

@@ -29,6 +29,14 @@ fn flip_byte(path: &Path, offset: u64) {
     fs::write(path, bytes).unwrap();
 }
 
+/// Flips the stored byte at `offset` of blob `id`, wherever the store keeps it (a segment
+/// record or a file).
+fn flip_stored(store: &LocalBlobStore, id: &BlobId, offset: u64) {
+    let (path, start, len) = store.locate(id).expect("the blob is stored");
+    assert!(offset < len);
+    flip_byte(&path, start + offset);
+}
+
 fn corrupt_kind(err: BlobError) -> CorruptKind {
     match err {
         BlobError::Corrupt { kind, .. } => kind,
@@ -55,7 +63,7 @@ fn flipped_byte_fails_only_the_affected_group() {
     let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(5 * G as usize + 100, 1);
     let id = store.put_bytes(&bytes).unwrap().id;
-    flip_byte(&store.blob_path(&id), 2 * G + 10);
+    flip_stored(&store, &id, 2 * G + 10);
 
     let err = try_read(&*store, &id, Some(2 * G..2 * G + 20)).unwrap_err();
     assert!(is_corrupt_io(&err), "{err}");
@@ -95,7 +103,7 @@ fn bytes_before_a_bad_group_are_handed_out_and_the_bad_group_never_is() {
     let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize, 2);
     let id = store.put_bytes(&bytes).unwrap().id;
-    flip_byte(&store.blob_path(&id), G + 1);
+    flip_stored(&store, &id, G + 1);
     let mut reader = store.get(&id, None).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -120,7 +128,7 @@ fn putting_the_bytes_again_heals_a_damaged_blob() {
     for len in [3000, 3 * G as usize + 7] {
         let bytes = test_bytes(len, 11);
         let id = store.put_bytes(&bytes).unwrap().id;
-        flip_byte(&store.blob_path(&id), len as u64 - 2);
+        flip_stored(&store, &id, len as u64 - 2);
         assert!(store.verify(&id).is_err(), "the damage is there");
         let again = store.put(&mut &bytes[..]).unwrap();
         assert_eq!(again.id, id);
@@ -136,7 +144,7 @@ fn putting_the_bytes_again_heals_a_damaged_blob() {
 fn flipped_byte_in_a_small_blob_fails_get_and_verify() {
     let store = TempLocalStore::with_outboards();
     let id = store.put_bytes(&test_bytes(3000, 3)).unwrap().id;
-    flip_byte(&store.blob_path(&id), 2999);
+    flip_stored(&store, &id, 2999);
     for range in [None, Some(0..10)] {
         let err = store
             .get(&id, range)
@@ -230,13 +238,13 @@ fn bad_outboard_is_corrupt_missing_one_is_rebuilt_and_a_re_put_repairs_it() {
 
     // But never from a damaged blob.
     fs::remove_file(&outboard).unwrap();
-    flip_byte(&store.blob_path(&id), 3);
+    flip_stored(&store, &id, 3);
     assert_eq!(
         corrupt_kind(store.get(&id, Some(G..G + 5)).err().unwrap()),
         CorruptKind::ContentMismatch
     );
     assert!(!outboard.exists(), "nothing is rebuilt from bad bytes");
-    flip_byte(&store.blob_path(&id), 3);
+    flip_stored(&store, &id, 3);
     assert!(!store.put(&mut &bytes[..]).unwrap().created);
     assert_eq!(read_all(&*store, &id, None), bytes);
     store.verify(&id).unwrap();
@@ -379,7 +387,7 @@ fn a_failed_direct_read_leaves_no_unverified_bytes_in_the_buffer() {
     let store = TempLocalStore::with_outboards();
     let bytes = test_bytes(3 * G as usize, 11);
     let id = store.put_bytes(&bytes).unwrap().id;
-    flip_byte(&store.blob_path(&id), G + 5);
+    flip_stored(&store, &id, G + 5);
     let mut reader = store.get(&id, None).unwrap();
     // A buffer larger than the blob takes the zero-copy path: whole groups read in place.
     let mut buf = vec![0xAAu8; 4 * G as usize];
@@ -411,7 +419,7 @@ fn by_default_blobs_up_to_a_mebibyte_are_verified_whole_without_an_outboard() {
         &bytes[3 * G as usize..][..9]
     );
     // Verified whole: a flipped byte anywhere fails every read of the blob.
-    flip_byte(&store.blob_path(&id), 10);
+    flip_stored(&store, &id, 10);
     assert!(matches!(
         corrupt_kind(store.get(&id, Some(3 * G..3 * G + 9)).err().unwrap()),
         CorruptKind::ContentMismatch

@@ -45,8 +45,11 @@ fn tamper(dir: &Path, blobs: &LocalBlobStore, f: impl FnOnce(&sled::Db)) -> Fsck
 fn a_corrupt_blob_file_is_a_problem() {
     let dir = tempfile::tempdir().unwrap();
     let (_, blobs) = populated(dir.path());
-    let path = blobs.blob_path(&BlobId::of(b"dicom bytes"));
-    std::fs::write(&path, b"dicom bytez").unwrap();
+    // Wherever the store keeps the bytes (a segment record or a file), overwrite them.
+    let (path, offset, len) = blobs.locate(&BlobId::of(b"dicom bytes")).unwrap();
+    assert_eq!(len, 11);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, b"dicom bytez", offset).unwrap();
     let meta = SledMetaStore::open(dir.path().join("meta")).unwrap();
     let report = fsck(&meta, &blobs).unwrap();
     assert!(

@@ -52,6 +52,7 @@ impl TempLocalStore {
     pub fn with_outboards() -> TempLocalStore {
         Self::with_options(LocalOptions {
             whole_verify_max: GROUP_LEN,
+            ..LocalOptions::default()
         })
     }
 

@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::counts::Counters;
 use super::trace::{self, Step};
 use crate::BlobError;
 
@@ -16,7 +17,7 @@ pub(crate) struct TempFile {
 
 impl TempFile {
     /// Creates a new, uniquely named file in `dir`.
-    pub(crate) fn create(dir: &Path) -> Result<TempFile, BlobError> {
+    pub(crate) fn create(dir: &Path, counts: &Counters) -> Result<TempFile, BlobError> {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| {
             BlobError::io("name temp file in", dir, io::Error::other(e.to_string()))
@@ -29,6 +30,7 @@ impl TempFile {
             .create_new(true)
             .open(&path)
             .map_err(|e| BlobError::io("create temp file", &path, e))?;
+        counts.file_created();
         Ok(TempFile { path, file })
     }
 
@@ -41,8 +43,9 @@ impl TempFile {
 
     /// Flushes the file's bytes, and the metadata needed to read them back, to disk
     /// (fdatasync: a new file's size is included; its times are not worth a journal write).
-    pub(crate) fn sync(&self) -> Result<(), BlobError> {
+    pub(crate) fn sync(&self, counts: &Counters) -> Result<(), BlobError> {
         trace::record(|| Step::SyncFile(self.path.clone()));
+        counts.file_synced();
         self.file
             .sync_data()
             .map_err(|e| BlobError::io("fsync temp file", &self.path, e))
@@ -67,8 +70,9 @@ impl Drop for TempFile {
 }
 
 /// Fsyncs a directory so that entries created, renamed or removed in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+pub(crate) fn sync_dir(counts: &Counters, dir: &Path) -> Result<(), BlobError> {
     trace::record(|| Step::SyncDir(dir.to_path_buf()));
+    counts.dir_synced();
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| BlobError::io("fsync directory", dir, e))
@@ -76,9 +80,13 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), BlobError> {
 
 /// Creates `dir` and its missing parents up to (not including) `base`, fsyncing each parent that
 /// gained an entry.
-pub(crate) fn create_dirs_durable(base: &Path, dir: &Path) -> Result<(), BlobError> {
+pub(crate) fn create_dirs_durable(
+    counts: &Counters,
+    base: &Path,
+    dir: &Path,
+) -> Result<(), BlobError> {
     for parent in create_dirs(base, dir)? {
-        sync_dir(&parent)?;
+        sync_dir(counts, &parent)?;
     }
     Ok(())
 }
@@ -102,13 +110,14 @@ pub(crate) fn create_dirs(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, BlobE
 /// Writes `bytes` to `dest` atomically and durably: temp file in `tmp_dir`, fsync, rename,
 /// directory fsync.
 pub(crate) fn write_file_durable(
+    counts: &Counters,
     tmp_dir: &Path,
     dest: &Path,
     bytes: &[u8],
 ) -> Result<(), BlobError> {
-    let mut temp = TempFile::create(tmp_dir)?;
+    let mut temp = TempFile::create(tmp_dir, counts)?;
     temp.write_all(bytes)?;
-    temp.sync()?;
+    temp.sync(counts)?;
     temp.rename_to(dest)?;
-    sync_dir(dest.parent().expect("dest has a parent"))
+    sync_dir(counts, dest.parent().expect("dest has a parent"))
 }

@@ -1,18 +1,28 @@
-//! `LocalBlobStore`: blobs as files under `<root>/blobs/ab/cd/<hex>`, one process per root.
+//! `LocalBlobStore`: small blobs as records in segment files, big ones as files under
+//! `<root>/blobs/ab/cd/<hex>`, one process per root.
 //!
-//! Layout of a root:
-//! - `LAYOUT`: the layout marker ([`LAYOUT`]); other markers are refused;
+//! Layout 2 of a root (ARCHITECTURE.md has the byte layout of a record):
+//! - `LAYOUT`: the layout marker ([`LAYOUT`]); a layout-1 marker is migrated at open, others
+//!   are refused;
 //! - `lock`: held with an exclusive `File::try_lock` while the store is open;
 //! - `tmp/`: files being written; anything left there at open time is a crash leftover and swept;
-//! - `blobs/ab/cd/<64 hex>`: complete blobs (the 256 `ab` directories are made at open); `<64 hex>.outboard` beside every blob longer than one
-//!   [`LocalOptions::whole_verify_max`] (1 MiB by default; smaller blobs are hashed whole on
-//!   every read). Its bytes are durable before the blob is linked, and
-//!   one fsync of the shared directory then covers both entries; a crash that kept the blob's
-//!   entry but not the outboard's is healed on first read, from the blob hashed whole.
+//! - `segments/<16 hex seq>.seg`: blobs up to [`LocalOptions::whole_verify_max`] (1 MiB by
+//!   default), appended as self-checking records and made durable by group commit
+//!   (`segment/`); tombstones of deleted ones;
+//! - `blobs/ab/cd/<64 hex>`: bigger blobs, one complete file each (the 256 `ab` directories
+//!   are made at open), with `<64 hex>.outboard` beside it. Its bytes are durable before the
+//!   blob is linked, and one fsync of the shared directory then covers both entries; a crash
+//!   that kept the blob's entry but not the outboard's is healed on first read, from the blob
+//!   hashed whole. Small blobs written by layout 1 stay here too, and keep working: every
+//!   lookup asks the segment index first, then the file path.
 
+mod compact;
+mod counts;
 mod durable;
+mod files;
 mod put;
 mod read;
+mod segment;
 #[cfg(test)]
 mod tests;
 mod trace;
@@ -20,28 +30,43 @@ mod trace;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::{BlobError, BlobId};
+use counts::Counters;
+pub use counts::IoCounts;
 use durable::{create_dirs_durable, sync_dir, write_file_durable};
+use segment::SegmentLog;
 
 /// The layout marker this version writes into `<root>/LAYOUT` and accepts.
-pub const LAYOUT: &str = "studyvault-blob-layout 1";
+pub const LAYOUT: &str = "studyvault-blob-layout 2";
+
+/// The marker of layout 1 (every blob a file), which [`LocalBlobStore::open`] migrates.
+pub const LAYOUT_1: &str = "studyvault-blob-layout 1";
 
 const OUTBOARD_SUFFIX: &str = ".outboard";
 
-/// How a [`LocalBlobStore`] verifies reads.
+/// How a [`LocalBlobStore`] stores and verifies blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalOptions {
     /// Blobs up to this length are verified by hashing them whole on every read (a DICOM slice
-    /// or a preview: cheap) and get no outboard, which saves a file, a write and an fsync per
-    /// put; longer ones get an outboard so ranges verify group by group. Never below one group.
+    /// or a preview: cheap), get no outboard and are appended to segments; longer ones are
+    /// files with an outboard, so ranges verify group by group. Never below one group.
     pub whole_verify_max: u64,
+    /// A segment is sealed and the next one begun when a record would take it past this
+    /// length (256 MiB by default). Small values let tests roll segments quickly.
+    pub segment_len: u64,
+    /// False writes every new blob as a file of its own, as layout 1 did (reads still look in
+    /// segments): only for benchmarks that compare the two write paths.
+    pub small_blobs_in_segments: bool,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
         LocalOptions {
             whole_verify_max: 1 << 20,
+            segment_len: 256 << 20,
+            small_blobs_in_segments: true,
         }
     }
 }
@@ -53,6 +78,11 @@ pub struct LocalBlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
     whole_verify_max: u64,
+    small_blobs_in_segments: bool,
+    log: SegmentLog,
+    counts: Arc<Counters>,
+    /// One compaction at a time.
+    compacting: Mutex<()>,
     /// Holds the exclusive lock on `<root>/lock` for as long as the store lives.
     _lock: File,
 }
@@ -61,14 +91,15 @@ impl LocalBlobStore {
     /// Opens (creating if needed) the store at `root`.
     ///
     /// Refuses a root locked by another process or handle ([`BlobError::Locked`]) and one with an
-    /// unknown layout marker ([`BlobError::UnsupportedLayout`]); sweeps leftover temp files.
+    /// unknown layout marker ([`BlobError::UnsupportedLayout`]); migrates a layout-1 root;
+    /// sweeps leftover temp files; recovers the newest segment.
     pub fn open(root: impl AsRef<Path>) -> Result<LocalBlobStore, BlobError> {
         Self::open_with(root, LocalOptions::default())
     }
 
     /// Opens the store at `root` with `options`. Stores written with other options read fine:
-    /// an outboard is ignored where a blob is verified whole, and rebuilt (from the blob
-    /// verified whole) where one is expected but missing.
+    /// a blob is found wherever it was put, an outboard is ignored where a blob is verified
+    /// whole, and rebuilt (from the blob verified whole) where one is expected but missing.
     pub fn open_with(
         root: impl AsRef<Path>,
         options: LocalOptions,
@@ -88,16 +119,25 @@ impl LocalBlobStore {
             Err(fs::TryLockError::WouldBlock) => return Err(BlobError::Locked { path: root }),
             Err(fs::TryLockError::Error(e)) => return Err(BlobError::io("lock", &lock_path, e)),
         }
+        let counts = Arc::new(Counters::default());
+        let segments = root.join("segments");
+        check_layout(&counts, &root, &segments)?;
+        let blobs = root.join("blobs");
+        let tmp = root.join("tmp");
+        create_dirs_durable(&counts, &root, &blobs)?;
+        create_dirs_durable(&counts, &root, &tmp)?;
+        let (log, _recovery) = SegmentLog::open(segments, options.segment_len, counts.clone())?;
         let store = LocalBlobStore {
-            blobs: root.join("blobs"),
-            tmp: root.join("tmp"),
+            blobs,
+            tmp,
             whole_verify_max: options.whole_verify_max.max(crate::tree::GROUP_LEN),
+            small_blobs_in_segments: options.small_blobs_in_segments,
+            log,
+            counts,
+            compacting: Mutex::new(()),
             root,
             _lock: lock,
         };
-        store.check_layout()?;
-        create_dirs_durable(&store.root, &store.blobs)?;
-        create_dirs_durable(&store.root, &store.tmp)?;
         store.create_top_dirs()?;
         store.sweep_tmp()?;
         Ok(store)
@@ -117,7 +157,7 @@ impl LocalBlobStore {
             }
         }
         if created {
-            sync_dir(&self.blobs)?;
+            sync_dir(&self.counts, &self.blobs)?;
         }
         Ok(())
     }
@@ -132,7 +172,8 @@ impl LocalBlobStore {
         &self.root
     }
 
-    /// Where the blob `id` lives (whether or not it is stored).
+    /// Where the blob `id` lives if it is stored as a file (a big blob, or a small one written
+    /// by layout 1); see [`LocalBlobStore::locate`] for where it really is.
     pub fn blob_path(&self, id: &BlobId) -> PathBuf {
         let hex = id.to_hex();
         let hex = hex.as_str();
@@ -146,25 +187,21 @@ impl LocalBlobStore {
         path.into()
     }
 
-    fn check_layout(&self) -> Result<(), BlobError> {
-        let path = self.root.join("LAYOUT");
-        match fs::read_to_string(&path) {
-            Ok(found) if found.trim_end() == LAYOUT => Ok(()),
-            Ok(found) => Err(BlobError::UnsupportedLayout {
-                path,
-                found: found.trim_end().chars().take(80).collect(),
-                expected: LAYOUT,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                create_dirs_durable(&self.root, &self.root.join("tmp"))?;
-                write_file_durable(
-                    &self.root.join("tmp"),
-                    &path,
-                    format!("{LAYOUT}\n").as_bytes(),
-                )
-            }
-            Err(e) => Err(BlobError::io("read layout marker", &path, e)),
+    /// Where the stored bytes of `id` are: the file holding them (a segment or the blob's own
+    /// file), the offset of the first byte in it and the length. For tests and repair tools
+    /// that need to reach the bytes underneath the API; `None` when the blob is not stored.
+    pub fn locate(&self, id: &BlobId) -> Option<(PathBuf, u64, u64)> {
+        if let Some(found) = self.log.lookup(id) {
+            return Some((found.path, found.loc.payload_offset(), found.loc.len));
         }
+        let path = self.blob_path(id);
+        let len = fs::metadata(&path).ok()?.len();
+        Some((path, 0, len))
+    }
+
+    /// Files created and syncs issued since the store was opened (its own opening included).
+    pub fn io_counts(&self) -> IoCounts {
+        self.counts.snapshot()
     }
 
     /// Removes every file under `tmp/`: with the lock held, none of them can be in use.
@@ -188,71 +225,52 @@ impl LocalBlobStore {
     }
 
     fn list_ids(&self) -> Result<Vec<BlobId>, BlobError> {
-        let mut ids = Vec::new();
-        for (a, dir_a) in hex_subdirs(&self.blobs)? {
-            for (b, dir_b) in hex_subdirs(&dir_a)? {
-                let entries = fs::read_dir(&dir_b).map_err(|e| BlobError::io("list", &dir_b, e))?;
-                for entry in entries {
-                    let entry = entry.map_err(|e| BlobError::io("list", &dir_b, e))?;
-                    let name = entry.file_name();
-                    let Some(name) = name.to_str() else { continue };
-                    let Ok(id) = name.parse::<BlobId>() else {
-                        continue;
-                    };
-                    if name[0..2] == a && name[2..4] == b {
-                        ids.push(id);
-                    }
-                }
-            }
-        }
+        let mut ids = self.log.ids();
+        ids.extend(self.list_file_ids()?);
         ids.sort();
+        // A small layout-1 file healed into a segment may linger beside its new copy.
+        ids.dedup();
         Ok(ids)
     }
 
     fn delete_blob(&self, id: &BlobId) -> Result<bool, BlobError> {
-        let path = self.blob_path(id);
-        let existed = remove_if_present(&path)?;
-        // The blob goes first so that a visible blob never lacks its outboard.
-        remove_if_present(&self.outboard_path(id))?;
-        if existed {
-            sync_dir(path.parent().expect("blob path has a parent"))?;
+        let tombstone = self.log.delete(id)?;
+        let file = self.delete_file(id)?;
+        if let Some(loc) = tombstone {
+            self.log.wait_durable(loc)?;
         }
-        Ok(existed)
+        Ok(tombstone.is_some() || file)
     }
 
     fn blob_len(&self, id: &BlobId) -> Result<Option<u64>, BlobError> {
-        let path = self.blob_path(id);
-        match fs::metadata(&path) {
-            Ok(meta) => Ok(Some(meta.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(BlobError::io("stat blob", &path, e)),
+        match self.log.lookup(id) {
+            Some(found) => Ok(Some(found.loc.len)),
+            None => self.file_len(id),
         }
     }
 }
 
-/// Subdirectories of `dir` named by two lowercase hex digits.
-fn hex_subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, BlobError> {
-    let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| BlobError::io("list", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| BlobError::io("list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let is_hex =
-            name.len() == 2 && name.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-        if is_hex && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.push((name, entry.path()));
-        }
-    }
-    Ok(out)
-}
-
-fn remove_if_present(path: &Path) -> Result<bool, BlobError> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(BlobError::io("remove", path, e)),
+/// Checks the layout marker: writes layout 2 into a new root, migrates a layout-1 root (its
+/// files stay where they are; `segments/` is created, durably, before the marker changes, so a
+/// crash in between leaves a valid layout-1 root), refuses anything else.
+fn check_layout(counts: &Counters, root: &Path, segments: &Path) -> Result<(), BlobError> {
+    let path = root.join("LAYOUT");
+    let tmp = root.join("tmp");
+    let write_marker = || {
+        create_dirs_durable(counts, root, &tmp)?;
+        create_dirs_durable(counts, root, segments)?;
+        write_file_durable(counts, &tmp, &path, format!("{LAYOUT}\n").as_bytes())
+    };
+    match fs::read_to_string(&path) {
+        Ok(found) if found.trim_end() == LAYOUT => create_dirs_durable(counts, root, segments),
+        Ok(found) if found.trim_end() == LAYOUT_1 => write_marker(),
+        Ok(found) => Err(BlobError::UnsupportedLayout {
+            path,
+            found: found.trim_end().chars().take(80).collect(),
+            expected: LAYOUT,
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => write_marker(),
+        Err(e) => Err(BlobError::io("read layout marker", &path, e)),
     }
 }
 
@@ -283,5 +301,9 @@ impl crate::BlobStore for LocalBlobStore {
 
     fn delete(&self, id: &BlobId) -> Result<bool, BlobError> {
         self.delete_blob(id)
+    }
+
+    fn compact(&self, min_live_ratio: f64) -> Result<crate::CompactReport, BlobError> {
+        self.compact_segments(min_live_ratio)
     }
 }

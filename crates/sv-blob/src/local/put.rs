@@ -1,23 +1,119 @@
-//! Streaming put: hash while writing to a temp file, then publish durably.
+//! Puts: a blob up to the small bound is buffered, hashed and appended to the segment log; a
+//! longer source spills to a temp file, hashed while it streams, and is published as a file.
 
 use std::fs;
 use std::io::{self, Read};
 
 use super::LocalBlobStore;
 use super::durable::{TempFile, create_dirs, sync_dir};
+use super::files::remove_if_present;
+use super::segment::pio::read_exact_at;
+use super::segment::{Appended, Found, Mode};
 use super::trace::{self, Step};
 use crate::outboard::Outboard;
 use crate::tree::{GroupHasher, TreeHash};
 use crate::{BlobError, BlobId, PutOutcome};
 
-/// Bytes read from the source per step; the only per-put buffer.
+/// Bytes read from the source per step once it spilled to a temp file.
 const READ_BUF_LEN: usize = 256 * 1024;
+
+/// What a put found at a blob's file path.
+enum FileCopy {
+    Absent,
+    /// An intact copy, now durable (directory fsynced, outboard repaired).
+    Intact,
+    /// A copy that does not hash to its id (or has the wrong length).
+    Damaged,
+}
 
 impl LocalBlobStore {
     pub(super) fn put_stream(&self, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
+        let mut head = Vec::new();
+        if self.small_blobs_in_segments {
+            let limit = self.whole_verify_max;
+            (&mut *reader)
+                .take(limit + 1)
+                .read_to_end(&mut head)
+                .map_err(BlobError::Source)?;
+            if head.len() as u64 <= limit {
+                return self.put_small(&head);
+            }
+        }
+        self.put_file(head, reader)
+    }
+
+    /// Appends a small blob to the segment log, unless it is stored already (in a segment, or
+    /// as a layout-1 file); returns once it is durable.
+    fn put_small(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        let id = BlobId::of(bytes);
+        let outcome = |created| PutOutcome {
+            id,
+            len: bytes.len() as u64,
+            created,
+        };
+        if let Some(found) = self.log.lookup(&id) {
+            return self.dedup_record(&id, bytes, found).map(outcome);
+        }
+        let tree = TreeHash {
+            root: id.hash(),
+            len: bytes.len() as u64,
+            cvs: Vec::new(),
+        };
+        let damaged_file = match self.check_file_copy(&id, &tree)? {
+            FileCopy::Intact => return Ok(outcome(false)),
+            FileCopy::Damaged => true,
+            FileCopy::Absent => false,
+        };
+        let created = match self.log.append_blob(&id, bytes, Mode::New)? {
+            Appended::New(new) => {
+                trace::after_publish(&new.path);
+                self.log.wait_durable(new.loc)?;
+                true
+            }
+            // A racing put appended the same bytes first.
+            Appended::Found(found) => self.dedup_record(&id, bytes, found)?,
+            Appended::Skipped => unreachable!("only compaction moves records"),
+        };
+        if damaged_file {
+            // The index now shadows the damaged layout-1 file; should this unlink be lost in
+            // a crash, the file is shadowed again after the next open.
+            remove_if_present(&self.blob_path(&id))?;
+        }
+        Ok(outcome(created))
+    }
+
+    /// A put of bytes the index already names: checks the stored copy (a re-upload heals a
+    /// damaged one by appending a fresh copy) and waits until the copy named is durable (it
+    /// may be a racing put's, whose sync has not finished). True when a fresh copy was written.
+    fn dedup_record(&self, id: &BlobId, bytes: &[u8], found: Found) -> Result<bool, BlobError> {
+        let mut found = found;
+        loop {
+            if self.read_record(id, &found).is_ok() {
+                self.log.wait_durable(found.loc)?;
+                return Ok(false);
+            }
+            match self.log.append_blob(id, bytes, Mode::Heal(found.loc))? {
+                Appended::New(new) => {
+                    trace::after_publish(&new.path);
+                    self.log.wait_durable(new.loc)?;
+                    return Ok(true);
+                }
+                // Someone else put a fresh copy meanwhile: check that one.
+                Appended::Found(other) => found = other,
+                Appended::Skipped => unreachable!("only compaction moves records"),
+            }
+        }
+    }
+
+    /// Streams the rest of `reader` after `head` to a temp file and publishes it as a file
+    /// (with an outboard when it is big): the layout-1 write path.
+    fn put_file(&self, head: Vec<u8>, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
         // Dropping `temp` on any early return removes it: a failed put leaves nothing behind.
-        let mut temp = TempFile::create(&self.tmp)?;
+        let mut temp = TempFile::create(&self.tmp, &self.counts)?;
         let mut hasher = GroupHasher::new();
+        hasher.update(&head);
+        temp.write_all(&head)?;
+        drop(head);
         let mut buf = vec![0u8; READ_BUF_LEN];
         loop {
             let n = match reader.read(&mut buf) {
@@ -36,30 +132,20 @@ impl LocalBlobStore {
             len: tree.len,
             created,
         };
+        if let Some(found) = self.log.lookup(&id) {
+            // A record already (written when the small bound was larger, so it fits in
+            // memory): dedup there.
+            let mut bytes = vec![0u8; tree.len as usize];
+            read_exact_at(&temp.file, &mut bytes, 0)
+                .map_err(|e| BlobError::io("read temp file", &temp.path, e))?;
+            return self.dedup_record(&id, &bytes, found).map(outcome);
+        }
         let final_path = self.blob_path(&id);
         let dir = final_path.parent().expect("blob path has a parent");
-        let damaged = match fs::metadata(&final_path) {
-            // Stored already, unless the stored copy no longer hashes to its id: then the
-            // bytes just received, which do, replace it (a re-upload heals a damaged blob).
-            Ok(meta) if meta.len() == tree.len => {
-                let intact = self
-                    .hash_file(&id)
-                    .is_ok_and(|t| BlobId::from(t.root) == id);
-                if intact {
-                    self.repair_outboard(&id, &tree)?;
-                    // The entry may be one a racing put linked and has not yet made durable
-                    // (or one a killed process left so): the caller is about to name this
-                    // blob in metadata, so its entry (and a repaired outboard's) must be
-                    // durable first. A writer's bytes are fsynced before it links them.
-                    sync_dir(dir)?;
-                    return Ok(outcome(false));
-                }
-                true
-            }
-            // Same id, wrong length: the stored copy is damaged; replace it with ours below.
-            Ok(_) => true,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(BlobError::io("stat blob", &final_path, e)),
+        let damaged = match self.check_file_copy(&id, &tree)? {
+            FileCopy::Intact => return Ok(outcome(false)),
+            FileCopy::Damaged => true,
+            FileCopy::Absent => false,
         };
         let new_dir_parents = create_dirs(&self.blobs, dir)?;
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
@@ -87,8 +173,35 @@ impl LocalBlobStore {
             }
         };
         trace::after_publish(&final_path);
-        sync_dir(dir)?;
+        sync_dir(&self.counts, dir)?;
         Ok(outcome(created))
+    }
+
+    /// Looks at the blob's file path. An intact copy there is made durable before the answer:
+    /// the entry may be one a racing put linked and has not yet fsynced (or one a killed
+    /// process left so), and the caller is about to name this blob in metadata. A writer's
+    /// bytes are fsynced before it links them.
+    fn check_file_copy(&self, id: &BlobId, tree: &TreeHash) -> Result<FileCopy, BlobError> {
+        let path = self.blob_path(id);
+        match fs::metadata(&path) {
+            // Stored already, unless the stored copy no longer hashes to its id: then the
+            // bytes just received, which do, replace it (a re-upload heals a damaged blob).
+            Ok(meta) if meta.len() == tree.len => {
+                let intact = self
+                    .hash_file(id)
+                    .is_ok_and(|t| BlobId::from(t.root) == *id);
+                if !intact {
+                    return Ok(FileCopy::Damaged);
+                }
+                self.repair_outboard(id, tree)?;
+                sync_dir(&self.counts, path.parent().expect("blob path has a parent"))?;
+                Ok(FileCopy::Intact)
+            }
+            // Same id, wrong length: the stored copy is damaged.
+            Ok(_) => Ok(FileCopy::Damaged),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FileCopy::Absent),
+            Err(e) => Err(BlobError::io("stat blob", &path, e)),
+        }
     }
 
     /// Makes everything the blob's visibility depends on durable: its bytes, any directories just
@@ -106,10 +219,10 @@ impl LocalBlobStore {
         new_dir_parents: &[std::path::PathBuf],
     ) -> Result<(), BlobError> {
         let durable = |temp: &TempFile| {
-            temp.sync()?;
+            temp.sync(&self.counts)?;
             new_dir_parents
                 .iter()
-                .try_for_each(|parent| sync_dir(parent))
+                .try_for_each(|parent| sync_dir(&self.counts, parent))
         };
         if !self.has_outboard(tree.len) {
             return durable(temp);
@@ -137,9 +250,9 @@ impl LocalBlobStore {
             len: tree.len,
             cvs: tree.cvs.clone(),
         };
-        let mut temp = TempFile::create(&self.tmp)?;
+        let mut temp = TempFile::create(&self.tmp, &self.counts)?;
         temp.write_all(&outboard.encode())?;
-        temp.sync()?;
+        temp.sync(&self.counts)?;
         temp.rename_to(&self.outboard_path(id))
     }
 

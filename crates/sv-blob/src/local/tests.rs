@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 
-use super::trace::{Step, on_publish, steps_under};
+use super::trace::{Step, on_move, on_publish, steps_under};
 use super::{LocalBlobStore, LocalOptions};
 use crate::BlobStore;
 use crate::tree::GROUP_LEN;
@@ -34,6 +34,13 @@ impl Latch {
     }
 }
 
+fn with_outboards() -> LocalOptions {
+    LocalOptions {
+        whole_verify_max: GROUP_LEN,
+        ..LocalOptions::default()
+    }
+}
+
 fn by(thread: ThreadId, steps: &[(ThreadId, Step)]) -> Vec<Step> {
     steps
         .iter()
@@ -44,10 +51,11 @@ fn by(thread: ThreadId, steps: &[(ThreadId, Step)]) -> Vec<Step> {
 
 /// A put that finds its bytes already linked by a racing put, which has not fsynced the
 /// directory yet, must not answer before that entry is durable: it fsyncs the directory itself.
+/// (A big blob: files are where directory entries matter.)
 #[test]
 fn a_dedup_put_makes_the_racing_writers_entry_durable_before_answering() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalBlobStore::open(dir.path()).unwrap());
+    let store = Arc::new(LocalBlobStore::open_with(dir.path(), with_outboards()).unwrap());
     let linked = Arc::new(Latch::default());
     let resume = Arc::new(Latch::default());
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -60,7 +68,7 @@ fn a_dedup_put_makes_the_racing_writers_entry_durable_before_answering() {
             }
         }
     });
-    let data = bytes(3000, 1);
+    let data = bytes(3 * GROUP_LEN as usize, 1);
     let racer = std::thread::spawn({
         let (store, data) = (store.clone(), data.clone());
         move || store.put_bytes(&data).unwrap()
@@ -93,10 +101,7 @@ fn a_dedup_put_makes_the_racing_writers_entry_durable_before_answering() {
 #[test]
 fn outboards_are_fsynced_then_renamed_then_their_directory_fsynced() {
     let dir = tempfile::tempdir().unwrap();
-    let options = LocalOptions {
-        whole_verify_max: GROUP_LEN,
-    };
-    let store = LocalBlobStore::open_with(dir.path(), options).unwrap();
+    let store = LocalBlobStore::open_with(dir.path(), with_outboards()).unwrap();
     let data = bytes(3 * GROUP_LEN as usize + 7, 2);
     // This test's root is its own: every step under it is this test's (a put writes its
     // outboard on a second thread, so steps are not filtered by thread).
@@ -145,4 +150,190 @@ fn outboards_are_fsynced_then_renamed_then_their_directory_fsynced() {
     std::io::Read::read_to_end(&mut store.get(&id, None).unwrap(), &mut read).unwrap();
     assert_eq!(read, data);
     check("rebuild on a read", since, &outboard);
+}
+
+/// The segment the record of `id` is in, and where that record ends.
+fn record_end(store: &LocalBlobStore, id: &crate::BlobId) -> (std::path::PathBuf, u64) {
+    let (path, payload, len) = store.locate(id).unwrap();
+    assert!(path.starts_with(store.root().join("segments")), "{path:?}");
+    (path, payload + len)
+}
+
+/// True when a sync of `segment` that covered its first `end` bytes had returned.
+fn durable_through(steps: &[(ThreadId, Step)], segment: &Path, end: u64) -> bool {
+    steps.iter().any(|(_, s)| {
+        matches!(s, Step::Durable { path, end: synced } if path == segment && *synced >= end)
+    })
+}
+
+/// A lone put returns only after an fdatasync of its segment covered its record.
+#[test]
+fn a_single_put_is_durable_when_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::open(dir.path()).unwrap();
+    for (i, len) in [40_000usize, 512 * 1024, 0, 1].into_iter().enumerate() {
+        let put = store.put_bytes(&bytes(len, i as u8)).unwrap();
+        assert!(put.created);
+        let (segment, end) = record_end(&store, &put.id);
+        let steps = steps_under(store.root());
+        assert!(
+            by(std::thread::current().id(), &steps).contains(&Step::Append {
+                to: segment.clone(),
+                end
+            }),
+            "len {len}: the record was appended by this put"
+        );
+        assert!(
+            durable_through(&steps, &segment, end),
+            "len {len}: the put answered before its record was synced: {steps:?}"
+        );
+    }
+}
+
+/// Writers that append while no sync has started share one: N puts, one fdatasync. Each
+/// writer is held after its append until all have appended, so the first to sync covers all.
+#[test]
+fn concurrent_puts_share_one_fdatasync() {
+    const WRITERS: usize = 6;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalBlobStore::open(dir.path()).unwrap());
+    let all_appended = Arc::new(std::sync::Barrier::new(WRITERS));
+    on_publish(store.root(), {
+        let all_appended = all_appended.clone();
+        move |_| {
+            all_appended.wait();
+        }
+    });
+    let before = store.io_counts();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || store.put_bytes(&bytes(40_000 + i, i as u8)).unwrap())
+        })
+        .collect();
+    let puts: Vec<_> = writers.into_iter().map(|t| t.join().unwrap()).collect();
+    let counts = store.io_counts().since(&before);
+    assert!(puts.iter().all(|p| p.created));
+    assert_eq!(
+        (counts.file_syncs, counts.dir_syncs, counts.files_created),
+        (1, 0, 0),
+        "{WRITERS} puts appended before any sync started must share one fdatasync"
+    );
+    let steps = steps_under(store.root());
+    for put in &puts {
+        let (segment, end) = record_end(&store, &put.id);
+        assert!(durable_through(&steps, &segment, end));
+    }
+}
+
+/// A put that finds its bytes already appended by a racing put, whose sync has not started,
+/// must not answer before that record is durable: with no sync in flight, it leads one.
+#[test]
+fn a_dedup_put_waits_until_the_racing_writers_record_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalBlobStore::open(dir.path()).unwrap());
+    let appended = Arc::new(Latch::default());
+    let resume = Arc::new(Latch::default());
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    on_publish(store.root(), {
+        let (appended, resume, first) = (appended.clone(), resume.clone(), first.clone());
+        move |_| {
+            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                appended.open();
+                resume.wait();
+            }
+        }
+    });
+    let data = bytes(3000, 4);
+    let racer = std::thread::spawn({
+        let (store, data) = (store.clone(), data.clone());
+        move || store.put_bytes(&data).unwrap()
+    });
+    appended.wait();
+    let racer_thread = racer.thread().id();
+
+    let ours = store.put_bytes(&data).unwrap();
+    assert!(!ours.created, "the bytes were already appended");
+    let (segment, end) = record_end(&store, &ours.id);
+    let steps = steps_under(store.root());
+    assert!(
+        !by(racer_thread, &steps).contains(&Step::SyncFile(segment.clone())),
+        "the racer is still held before its sync"
+    );
+    assert!(
+        durable_through(&steps, &segment, end),
+        "the dedup put answered before the racer's record was durable: {steps:?}"
+    );
+
+    resume.open();
+    let theirs = racer.join().unwrap();
+    assert!(theirs.created);
+    assert_eq!(theirs.id, ours.id);
+}
+
+/// A delete returns once its tombstone is durable.
+#[test]
+fn a_delete_is_durable_when_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::open(dir.path()).unwrap();
+    let id = store.put_bytes(&bytes(5000, 9)).unwrap().id;
+    let (segment, _) = record_end(&store, &id);
+    assert!(store.delete(&id).unwrap());
+    let steps = steps_under(store.root());
+    let tombstone_end = steps
+        .iter()
+        .rev()
+        .find_map(|(_, s)| match s {
+            Step::Append { to, end } if *to == segment => Some(*end),
+            _ => None,
+        })
+        .unwrap();
+    assert!(durable_through(&steps, &segment, tombstone_end));
+}
+
+/// A delete that lands between compaction reading a live record and appending its copy wins:
+/// the copy is not made (the index no longer points at the old place), so the blob stays
+/// deleted, also after a reopen.
+#[test]
+fn a_delete_racing_a_compaction_move_stays_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LocalOptions {
+        segment_len: 64 * 1024,
+        ..LocalOptions::default()
+    };
+    let store = Arc::new(LocalBlobStore::open_with(dir.path(), options).unwrap());
+    let ids: Vec<_> = (0..30u8)
+        .map(|i| store.put_bytes(&bytes(5000, i)).unwrap().id)
+        .collect();
+    // Segment 1 mostly dead; its first live record is deleted while being moved.
+    for id in &ids[1..10] {
+        store.delete(id).unwrap();
+    }
+    let victim = ids[0];
+    let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    on_move(store.root(), {
+        let (store, fired) = (Arc::downgrade(&store), fired.clone());
+        move |_| {
+            if !fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                assert!(store.upgrade().unwrap().delete(&victim).unwrap());
+            }
+        }
+    });
+    let report = store.compact(0.5).unwrap();
+    assert!(fired.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(report.segments_rewritten >= 1, "{report:?}");
+    assert_eq!(
+        store.len(&victim).unwrap(),
+        None,
+        "the move brought it back"
+    );
+    for id in &ids[10..] {
+        store.verify(id).unwrap();
+    }
+    drop(store);
+    let store = LocalBlobStore::open_with(dir.path(), options).unwrap();
+    assert_eq!(store.len(&victim).unwrap(), None, "back after a reopen");
+    for id in &ids[10..] {
+        store.verify(id).unwrap();
+    }
 }
