@@ -40,7 +40,7 @@ pub use batch::{Batch, BatchItem, ZipIngestError, ZipLimits, ZipRefusal};
 pub use derived::DerivedPreviews;
 pub use error::{FrameRefusal, VaultError};
 pub use ingest::IngestOptions;
-pub use maintenance::{GcReport, fsck_report};
+pub use maintenance::{COMPACT_BELOW, GcReport, fsck_report};
 pub use preview_cache::PREVIEW_CACHE_BYTES;
 pub use report::{IngestStatus, InstanceReport, Reason};
 pub use search::{

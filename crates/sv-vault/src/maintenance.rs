@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sv_blob::{BlobError, BlobId, PutOutcome};
+use sv_blob::{BlobError, BlobId, CompactReport, PutOutcome};
 use tracing::info;
 
 use crate::{Vault, VaultError};
@@ -40,7 +40,12 @@ pub struct GcReport {
     /// Blobs no name referred to, now deleted.
     pub deleted: Vec<BlobId>,
     pub bytes_freed: u64,
+    /// What the blob store's compaction did after the deletions (segment files rewritten).
+    pub compacted: CompactReport,
 }
+
+/// Segment files with less than this share of live bytes are rewritten after a pass.
+pub const COMPACT_BELOW: f64 = 0.5;
 
 /// Checks that metadata and blobs agree (see [`sv_meta::fsck`]).
 pub fn fsck_report(vault: &Vault) -> Result<FsckReport, VaultError> {
@@ -198,11 +203,14 @@ impl Vault {
             }
             lock(&self.inner.gc.suspects).remove(&id);
         }
+        // The space of deleted small blobs comes back only when their segment is rewritten.
+        report.compacted = self.inner.blobs.compact(COMPACT_BELOW)?;
         info!(
             examined = report.examined,
             waiting = report.waiting,
             deleted = report.deleted.len(),
             bytes_freed = report.bytes_freed,
+            segments_rewritten = report.compacted.segments_rewritten,
             "garbage collection pass finished"
         );
         Ok(report)
@@ -266,6 +274,33 @@ mod tests {
         assert_eq!(second.deleted, vec![id]);
         assert_eq!(second.bytes_freed, b"left by a crash".len() as u64);
         assert!(!stored(&vault, &id));
+    }
+
+    #[test]
+    fn a_pass_gives_the_space_of_deleted_small_blobs_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = sv_blob::LocalBlobStore::open_with(
+            dir.path().join("blobs"),
+            sv_blob::LocalOptions {
+                segment_len: 64 << 10,
+                ..sv_blob::LocalOptions::default()
+            },
+        )
+        .unwrap();
+        let meta = sv_meta::SledMetaStore::open(dir.path().join("meta")).unwrap();
+        let vault = Vault::with_stores(
+            std::sync::Arc::new(meta),
+            std::sync::Arc::new(blobs),
+            VaultConfig::default(),
+        );
+        let ids: Vec<BlobId> = (0..40u8).map(|i| orphan(&vault, &[i; 8 << 10])).collect();
+        let report = vault.gc_blocking().unwrap();
+        assert_eq!(report.deleted.len(), ids.len());
+        assert!(
+            report.compacted.segments_rewritten >= 3,
+            "sealed segments of orphans only are rewritten: {report:?}"
+        );
+        assert!(report.compacted.bytes_reclaimed >= 3 * (60 << 10), "{report:?}");
     }
 
     #[test]
