@@ -44,6 +44,8 @@ pub use error::{BlobError, CorruptKind, is_corrupt_io};
 pub use id::{BlobId, HexDigits, ParseBlobIdError};
 pub use local::{IoCounts, LAYOUT, LAYOUT_1, LocalBlobStore, LocalOptions};
 pub use memory::MemoryBlobStore;
+/// The outboard format, shared with remote stores (sv-blob-s3) so both read each other's.
+pub use outboard::Outboard;
 
 /// A stream of blob bytes; verification failures surface as `io::Error`s wrapping
 /// [`BlobError::Corrupt`] (see [`is_corrupt_io`] and [`BlobError::from_io`]).
@@ -118,7 +120,7 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Checks `range` against a blob of `len` bytes; `None` means the whole blob.
-pub(crate) fn check_range(range: Option<Range<u64>>, len: u64) -> Result<Range<u64>, BlobError> {
+pub fn check_range(range: Option<Range<u64>>, len: u64) -> Result<Range<u64>, BlobError> {
     match range {
         None => Ok(0..len),
         Some(r) if r.start < r.end && r.end <= len => Ok(r),

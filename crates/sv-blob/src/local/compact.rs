@@ -3,11 +3,10 @@
 //!
 //! Safe while other threads put, get and delete: a record is moved only if, under the log's
 //! mutex, the index still points at its old place, and the index is repointed in the same
-//! step; readers keep the old file open (`Arc<File>`) after it is unlinked. Safe at any crash:
+//! step; readers keep the old file open (an `Arc` of the handle) after it is unlinked. Safe at any crash:
 //! the old segment is unlinked only once every copy made from it is durable, and replay at open
 //! lets a later record of an id win over an earlier one, so both copies existing is harmless.
 
-use std::fs;
 use std::sync::PoisonError;
 
 use super::LocalBlobStore;
@@ -28,7 +27,7 @@ impl LocalBlobStore {
         // segment's tombstones are judged: a tombstone is dropped only when no segment that
         // may still hold a record of its id survives a crash (the tombstone rule).
         for (seq, segment) in self.log.compaction_candidates(min_live_ratio) {
-            let scanned = scan(&segment.file, segment.loc.len, false)
+            let scanned = scan(&*segment.file, segment.loc.len, false)
                 .map_err(|e| BlobError::io("read segment", &segment.path, e))?;
             let mut written = 0;
             let mut last = None;
@@ -80,7 +79,9 @@ impl LocalBlobStore {
             let Some((path, len)) = self.log.retire(seq) else {
                 continue; // a corrupt record is still live in it
             };
-            fs::remove_file(&path).map_err(|e| BlobError::io("remove segment", &path, e))?;
+            (self.fs)
+                .remove_file(&path)
+                .map_err(|e| BlobError::io("remove segment", &path, e))?;
             self.log.sync_dir()?;
             report.segments_rewritten += 1;
             report.bytes_reclaimed += len.saturating_sub(written);

@@ -15,19 +15,27 @@
 //!   that kept the blob's entry but not the outboard's is healed on first read, from the blob
 //!   hashed whole. Small blobs written by layout 1 stay here too, and keep working: every
 //!   lookup asks the segment index first, then the file path.
+//!
+//! Every file-system call goes through [`fs::Fs`] (`fs.rs`): `std` itself in production, the
+//! simulated file system of `simfs.rs` in the power-loss tests (`powerloss.rs`), which crash
+//! the store after every call of a workload and prove each named sync ([`fs::Site`]) needed.
 
 mod compact;
 mod counts;
 mod durable;
 mod files;
+pub(crate) mod fs;
+#[cfg(test)]
+mod powerloss;
 mod put;
 mod read;
 mod segment;
 #[cfg(test)]
+mod simfs;
+#[cfg(test)]
 mod tests;
 mod trace;
 
-use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,7 +43,8 @@ use std::sync::{Arc, Mutex};
 use crate::{BlobError, BlobId};
 use counts::Counters;
 pub use counts::IoCounts;
-use durable::{create_dirs_durable, sync_dir, write_file_durable};
+use durable::{create_dirs_durable, sync_dir, write_marker_durable};
+use fs::{Fs, LockGuard, Site, StdFs};
 use segment::SegmentLog;
 
 /// The layout marker this version writes into `<root>/LAYOUT` and accepts.
@@ -75,6 +84,8 @@ impl Default for LocalOptions {
 #[derive(Debug)]
 pub struct LocalBlobStore {
     root: PathBuf,
+    /// Every file-system call goes through this: `std` itself, or a simulation in tests.
+    fs: Arc<dyn Fs>,
     blobs: PathBuf,
     tmp: PathBuf,
     whole_verify_max: u64,
@@ -84,7 +95,7 @@ pub struct LocalBlobStore {
     /// One compaction at a time.
     compacting: Mutex<()>,
     /// Holds the exclusive lock on `<root>/lock` for as long as the store lives.
-    _lock: File,
+    _lock: LockGuard,
 }
 
 impl LocalBlobStore {
@@ -104,30 +115,55 @@ impl LocalBlobStore {
         root: impl AsRef<Path>,
         options: LocalOptions,
     ) -> Result<LocalBlobStore, BlobError> {
-        let root = root.as_ref().to_path_buf();
-        fs::create_dir_all(&root).map_err(|e| BlobError::io("create store root", &root, e))?;
-        let lock_path = root.join("lock");
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| BlobError::io("open lock file", &lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(BlobError::Locked { path: root }),
-            Err(fs::TryLockError::Error(e)) => return Err(BlobError::io("lock", &lock_path, e)),
-        }
+        Self::open_on(Arc::new(StdFs), root.as_ref(), options)
+    }
+
+    /// Opens the store at `root` of the file system `fs` (a simulated one, in tests).
+    pub(crate) fn open_on(
+        fs: Arc<dyn Fs>,
+        root: &Path,
+        options: LocalOptions,
+    ) -> Result<LocalBlobStore, BlobError> {
+        let root = root.to_path_buf();
+        // Every blob under the root goes if the root's own entry, or that of a directory made
+        // for it, does not survive a crash: each directory made here is fsynced into its parent.
+        let made: Vec<PathBuf> = root
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !fs.is_dir(dir))
+            .map(Path::to_path_buf)
+            .collect();
+        fs.create_dir_all(&root)
+            .map_err(|e| BlobError::io("create store root", &root, e))?;
         let counts = Arc::new(Counters::default());
+        for dir in made.iter().rev() {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+            sync_dir(
+                &*fs,
+                &counts,
+                parent.unwrap_or(Path::new(".")),
+                Site::StoreDir,
+            )?;
+        }
+        let lock_path = root.join("lock");
+        let lock = match fs.try_lock(&lock_path) {
+            Ok(lock) => lock,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(BlobError::Locked { path: root });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(BlobError::io("lock", &lock_path, e));
+            }
+        };
         let segments = root.join("segments");
-        check_layout(&counts, &root, &segments)?;
+        check_layout(&fs, &counts, &root, &segments)?;
         let blobs = root.join("blobs");
         let tmp = root.join("tmp");
-        create_dirs_durable(&counts, &root, &blobs)?;
-        create_dirs_durable(&counts, &root, &tmp)?;
-        let (log, _recovery) = SegmentLog::open(segments, options.segment_len, counts.clone())?;
+        create_dirs_durable(&*fs, &counts, &root, &blobs)?;
+        create_dirs_durable(&*fs, &counts, &root, &tmp)?;
+        let (log, _recovery) =
+            SegmentLog::open(fs.clone(), segments, options.segment_len, counts.clone())?;
         let store = LocalBlobStore {
+            fs,
             blobs,
             tmp,
             whole_verify_max: options.whole_verify_max.max(crate::tree::GROUP_LEN),
@@ -150,14 +186,14 @@ impl LocalBlobStore {
         let mut created = false;
         for byte in 0..=255u8 {
             let dir = self.blobs.join(format!("{byte:02x}"));
-            match fs::create_dir(&dir) {
+            match self.fs.create_dir(&dir) {
                 Ok(()) => created = true,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(BlobError::io("create directory", &dir, e)),
             }
         }
         if created {
-            sync_dir(&self.counts, &self.blobs)?;
+            sync_dir(&*self.fs, &self.counts, &self.blobs, Site::TopDirs)?;
         }
         Ok(())
     }
@@ -195,7 +231,7 @@ impl LocalBlobStore {
             return Some((found.path, found.loc.payload_offset(), found.loc.len));
         }
         let path = self.blob_path(id);
-        let len = fs::metadata(&path).ok()?.len();
+        let len = self.fs.file_len(&path).ok()?;
         Some((path, 0, len))
     }
 
@@ -206,14 +242,15 @@ impl LocalBlobStore {
 
     /// Removes every file under `tmp/`: with the lock held, none of them can be in use.
     fn sweep_tmp(&self) -> Result<(), BlobError> {
-        let entries = fs::read_dir(&self.tmp).map_err(|e| BlobError::io("list", &self.tmp, e))?;
+        let entries = (self.fs)
+            .read_dir(&self.tmp)
+            .map_err(|e| BlobError::io("list", &self.tmp, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| BlobError::io("list", &self.tmp, e))?;
-            let path = entry.path();
-            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                fs::remove_dir_all(&path)
+            let path = self.tmp.join(&entry.name);
+            let removed = if entry.is_dir {
+                self.fs.remove_dir_all(&path)
             } else {
-                fs::remove_file(&path)
+                self.fs.remove_file(&path)
             };
             match removed {
                 Ok(()) => {}
@@ -253,16 +290,26 @@ impl LocalBlobStore {
 /// Checks the layout marker: writes layout 2 into a new root, migrates a layout-1 root (its
 /// files stay where they are; `segments/` is created, durably, before the marker changes, so a
 /// crash in between leaves a valid layout-1 root), refuses anything else.
-fn check_layout(counts: &Counters, root: &Path, segments: &Path) -> Result<(), BlobError> {
+fn check_layout(
+    fs: &Arc<dyn Fs>,
+    counts: &Counters,
+    root: &Path,
+    segments: &Path,
+) -> Result<(), BlobError> {
     let path = root.join("LAYOUT");
     let tmp = root.join("tmp");
     let write_marker = || {
-        create_dirs_durable(counts, root, &tmp)?;
-        create_dirs_durable(counts, root, segments)?;
-        write_file_durable(counts, &tmp, &path, format!("{LAYOUT}\n").as_bytes())
+        create_dirs_durable(&**fs, counts, root, &tmp)?;
+        create_dirs_durable(&**fs, counts, root, segments)?;
+        write_marker_durable(fs, counts, &tmp, &path, format!("{LAYOUT}\n").as_bytes())
     };
-    match fs::read_to_string(&path) {
-        Ok(found) if found.trim_end() == LAYOUT => create_dirs_durable(counts, root, segments),
+    let read = fs.read(&path).and_then(|bytes| {
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    });
+    match read {
+        Ok(found) if found.trim_end() == LAYOUT => {
+            create_dirs_durable(&**fs, counts, root, segments)
+        }
         Ok(found) if found.trim_end() == LAYOUT_1 => write_marker(),
         Ok(found) => Err(BlobError::UnsupportedLayout {
             path,

@@ -1,13 +1,12 @@
 //! Puts: a blob up to the small bound is buffered, hashed and appended to the segment log; a
 //! longer source spills to a temp file, hashed while it streams, and is published as a file.
 
-use std::fs;
 use std::io::{self, Read};
 
 use super::LocalBlobStore;
 use super::durable::{TempFile, create_dirs, sync_dir};
 use super::files::remove_if_present;
-use super::segment::pio::read_exact_at;
+use super::fs::{Site, read_exact_at};
 use super::segment::{Appended, Found, Mode};
 use super::trace::{self, Step};
 use crate::outboard::Outboard;
@@ -77,7 +76,7 @@ impl LocalBlobStore {
         if damaged_file {
             // The index now shadows the damaged layout-1 file; should this unlink be lost in
             // a crash, the file is shadowed again after the next open.
-            remove_if_present(&self.blob_path(&id))?;
+            remove_if_present(&*self.fs, &self.blob_path(&id))?;
         }
         Ok(outcome(created))
     }
@@ -109,7 +108,7 @@ impl LocalBlobStore {
     /// (with an outboard when it is big): the layout-1 write path.
     fn put_file(&self, head: Vec<u8>, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
         // Dropping `temp` on any early return removes it: a failed put leaves nothing behind.
-        let mut temp = TempFile::create(&self.tmp, &self.counts)?;
+        let mut temp = TempFile::create(&self.fs, &self.tmp, &self.counts)?;
         let mut hasher = GroupHasher::new();
         hasher.update(&head);
         temp.write_all(&head)?;
@@ -136,7 +135,7 @@ impl LocalBlobStore {
             // A record already (written when the small bound was larger, so it fits in
             // memory): dedup there.
             let mut bytes = vec![0u8; tree.len as usize];
-            read_exact_at(&temp.file, &mut bytes, 0)
+            read_exact_at(&*temp.file, &mut bytes, 0)
                 .map_err(|e| BlobError::io("read temp file", &temp.path, e))?;
             return self.dedup_record(&id, &bytes, found).map(outcome);
         }
@@ -147,7 +146,7 @@ impl LocalBlobStore {
             FileCopy::Damaged => true,
             FileCopy::Absent => false,
         };
-        let new_dir_parents = create_dirs(&self.blobs, dir)?;
+        let new_dir_parents = create_dirs(&*self.fs, &self.blobs, dir)?;
         self.make_durable(&temp, &id, &tree, &new_dir_parents)?;
         let replace = || temp.rename_to(&final_path);
         let created = if damaged {
@@ -159,10 +158,14 @@ impl LocalBlobStore {
                 from: temp.path.clone(),
                 to: final_path.clone(),
             });
-            match fs::hard_link(&temp.path, &final_path) {
+            match self.fs.hard_link(&temp.path, &final_path) {
                 Ok(()) => true,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    if fs::metadata(&final_path).is_ok_and(|m| m.len() == tree.len) {
+                    if self
+                        .fs
+                        .file_len(&final_path)
+                        .is_ok_and(|len| len == tree.len)
+                    {
                         false
                     } else {
                         replace()?;
@@ -173,7 +176,7 @@ impl LocalBlobStore {
             }
         };
         trace::after_publish(&final_path);
-        sync_dir(&self.counts, dir)?;
+        sync_dir(&*self.fs, &self.counts, dir, Site::BlobDir)?;
         Ok(outcome(created))
     }
 
@@ -183,10 +186,10 @@ impl LocalBlobStore {
     /// bytes are fsynced before it links them.
     fn check_file_copy(&self, id: &BlobId, tree: &TreeHash) -> Result<FileCopy, BlobError> {
         let path = self.blob_path(id);
-        match fs::metadata(&path) {
+        match self.fs.file_len(&path) {
             // Stored already, unless the stored copy no longer hashes to its id: then the
             // bytes just received, which do, replace it (a re-upload heals a damaged blob).
-            Ok(meta) if meta.len() == tree.len => {
+            Ok(len) if len == tree.len => {
                 let intact = self
                     .hash_file(id)
                     .is_ok_and(|t| BlobId::from(t.root) == *id);
@@ -194,7 +197,8 @@ impl LocalBlobStore {
                     return Ok(FileCopy::Damaged);
                 }
                 self.repair_outboard(id, tree)?;
-                sync_dir(&self.counts, path.parent().expect("blob path has a parent"))?;
+                let dir = path.parent().expect("blob path has a parent");
+                sync_dir(&*self.fs, &self.counts, dir, Site::DedupDir)?;
                 Ok(FileCopy::Intact)
             }
             // Same id, wrong length: the stored copy is damaged.
@@ -219,10 +223,10 @@ impl LocalBlobStore {
         new_dir_parents: &[std::path::PathBuf],
     ) -> Result<(), BlobError> {
         let durable = |temp: &TempFile| {
-            temp.sync(&self.counts)?;
+            temp.sync(&self.counts, Site::BlobFile)?;
             new_dir_parents
                 .iter()
-                .try_for_each(|parent| sync_dir(&self.counts, parent))
+                .try_for_each(|parent| sync_dir(&*self.fs, &self.counts, parent, Site::BlobNewDir))
         };
         if !self.has_outboard(tree.len) {
             return durable(temp);
@@ -250,9 +254,9 @@ impl LocalBlobStore {
             len: tree.len,
             cvs: tree.cvs.clone(),
         };
-        let mut temp = TempFile::create(&self.tmp, &self.counts)?;
+        let mut temp = TempFile::create(&self.fs, &self.tmp, &self.counts)?;
         temp.write_all(&outboard.encode())?;
-        temp.sync(&self.counts)?;
+        temp.sync(&self.counts, Site::OutboardFile)?;
         temp.rename_to(&self.outboard_path(id))
     }
 
@@ -263,8 +267,10 @@ impl LocalBlobStore {
             return Ok(());
         }
         let path = self.outboard_path(id);
-        let intact =
-            fs::read(&path).is_ok_and(|bytes| Outboard::decode_checked(&bytes, id).is_ok());
+        let intact = self
+            .fs
+            .read(&path)
+            .is_ok_and(|bytes| Outboard::decode_checked(&bytes, id).is_ok());
         if intact {
             Ok(())
         } else {

@@ -1,16 +1,15 @@
 //! Verified reads: segment records and small files hashed whole up front, larger files group by
 //! group via the outboard.
 
-use std::fs::{self, File};
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read};
 use std::ops::Range;
 
 use blake3::hazmat::ChainingValue;
 
 use super::LocalBlobStore;
 use super::durable::sync_dir;
+use super::fs::{FileRef, Site, read_exact_at};
 use super::segment::Found;
-use super::segment::pio::read_exact_at;
 use crate::outboard::Outboard;
 use crate::tree::{GROUP_LEN, GroupHasher, TreeHash, group_cv};
 use crate::{BlobError, BlobId, BlobReader, CorruptKind, check_range};
@@ -31,14 +30,21 @@ impl LocalBlobStore {
             cursor.set_position(range.start);
             return Ok(Box::new(cursor));
         }
-        let (mut file, file_len) = self.open_blob(id)?;
+        let (file, file_len) = self.open_blob(id)?;
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
         if !self.has_outboard(file_len) {
             // Small enough to hash whole before handing out a single byte.
             let mut bytes = Vec::with_capacity(file_len as usize);
             let path = self.blob_path(id);
-            file.read_to_end(&mut bytes)
-                .map_err(|e| BlobError::io("read blob", &path, e))?;
+            let mut buf = vec![0u8; VERIFY_BUF_LEN.min(file_len as usize + 1)];
+            loop {
+                match file.read_at(&mut buf, bytes.len() as u64) {
+                    Ok(0) => break,
+                    Ok(n) => bytes.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(BlobError::io("read blob", &path, e)),
+                }
+            }
             if BlobId::of(&bytes) != *id {
                 return Err(corrupt(CorruptKind::ContentMismatch));
             }
@@ -59,7 +65,6 @@ impl LocalBlobStore {
         Ok(Box::new(GroupReader {
             id: *id,
             file,
-            file_pos: 0,
             cvs: outboard.cvs,
             len: outboard.len,
             pos: range.start,
@@ -74,10 +79,10 @@ impl LocalBlobStore {
     pub(super) fn read_record(&self, id: &BlobId, found: &Found) -> Result<Vec<u8>, BlobError> {
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
         let mut bytes = vec![0u8; found.loc.len as usize];
-        match read_exact_at(&found.file, &mut bytes, found.loc.payload_offset()) {
+        match read_exact_at(&*found.file, &mut bytes, found.loc.payload_offset()) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                let file_len = found.file.metadata().map(|m| m.len()).unwrap_or(0);
+                let file_len = found.file.len().unwrap_or(0);
                 return Err(corrupt(CorruptKind::LengthMismatch {
                     expected: found.loc.len,
                     found: file_len.saturating_sub(found.loc.payload_offset()),
@@ -112,24 +117,23 @@ impl LocalBlobStore {
         Ok(())
     }
 
-    fn open_blob(&self, id: &BlobId) -> Result<(File, u64), BlobError> {
+    fn open_blob(&self, id: &BlobId) -> Result<(FileRef, u64), BlobError> {
         let path = self.blob_path(id);
-        let file = match File::open(&path) {
+        let file = match self.fs.open(&path, super::fs::Open::Read) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound(*id)),
             Err(e) => return Err(BlobError::io("open blob", &path, e)),
         };
         let len = file
-            .metadata()
-            .map_err(|e| BlobError::io("stat blob", &path, e))?
-            .len();
+            .len()
+            .map_err(|e| BlobError::io("stat blob", &path, e))?;
         Ok((file, len))
     }
 
     fn load_outboard(&self, id: &BlobId) -> Result<Outboard, BlobError> {
         let path = self.outboard_path(id);
         let corrupt = |kind| BlobError::Corrupt { id: *id, kind };
-        let bytes = match fs::read(&path) {
+        let bytes = match self.fs.read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return self.rebuild_outboard(id),
             Err(e) => return Err(BlobError::io("read outboard", &path, e)),
@@ -149,10 +153,8 @@ impl LocalBlobStore {
         }
         self.write_outboard(id, &tree)?;
         let path = self.outboard_path(id);
-        sync_dir(
-            &self.counts,
-            path.parent().expect("outboard path has a parent"),
-        )?;
+        let dir = path.parent().expect("outboard path has a parent");
+        sync_dir(&*self.fs, &self.counts, dir, Site::OutboardRebuildDir)?;
         Ok(Outboard {
             len: tree.len,
             cvs: tree.cvs,
@@ -161,14 +163,18 @@ impl LocalBlobStore {
 
     /// The group tree of the stored file, read in big steps.
     pub(super) fn hash_file(&self, id: &BlobId) -> Result<TreeHash, BlobError> {
-        let (mut file, _) = self.open_blob(id)?;
+        let (file, _) = self.open_blob(id)?;
         let path = self.blob_path(id);
         let mut hasher = GroupHasher::new();
         let mut buf = vec![0u8; VERIFY_BUF_LEN];
+        let mut pos = 0;
         loop {
-            match file.read(&mut buf) {
+            match file.read_at(&mut buf, pos) {
                 Ok(0) => break,
-                Ok(n) => hasher.update(&buf[..n]),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    pos += n as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(BlobError::io("read blob", &path, e)),
             }
@@ -180,8 +186,7 @@ impl LocalBlobStore {
 /// Streams `pos..end` of a multi-group blob, verifying each group before releasing its bytes.
 struct GroupReader {
     id: BlobId,
-    file: File,
-    file_pos: u64,
+    file: FileRef,
     cvs: Vec<ChainingValue>,
     len: u64,
     pos: u64,
@@ -217,14 +222,9 @@ impl GroupReader {
     }
 
     fn read_verified_inner(&mut self, start: u64, dst: &mut [u8]) -> io::Result<()> {
-        if self.file_pos != start {
-            self.file_pos = u64::MAX;
-            self.file.seek(SeekFrom::Start(start))?;
-        }
-        if let Err(e) = self.file.read_exact(dst) {
-            self.file_pos = u64::MAX;
+        if let Err(e) = read_exact_at(&*self.file, dst, start) {
             return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                let found = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+                let found = self.file.len().unwrap_or(0);
                 self.corrupt(CorruptKind::LengthMismatch {
                     expected: self.len,
                     found,
@@ -233,7 +233,6 @@ impl GroupReader {
                 e
             });
         }
-        self.file_pos = start + dst.len() as u64;
         for (i, group) in dst.chunks(GROUP_LEN as usize).enumerate() {
             let group_start = start + i as u64 * GROUP_LEN;
             if group_cv(group_start, group) != self.cvs[(group_start / GROUP_LEN) as usize] {

@@ -14,21 +14,19 @@
 //! for one.
 
 mod open;
-pub(crate) mod pio;
 pub(crate) mod record;
 pub(crate) mod scan;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::counts::Counters;
 use super::durable::sync_dir;
+use super::fs::{FileRef, Fs, Open, Site, write_all_at};
 use super::trace::{self, Step};
 use crate::{BlobError, BlobId};
-use pio::write_all_at;
 use record::{HEADER_LEN, Header};
 
 /// Where a record lives: segment, offset of its header, payload length.
@@ -57,7 +55,7 @@ impl Loc {
 /// bytes) even if compaction unlinks it meanwhile.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
-    pub(crate) file: Arc<File>,
+    pub(crate) file: FileRef,
     pub(crate) path: PathBuf,
     pub(crate) loc: Loc,
 }
@@ -66,7 +64,7 @@ pub(crate) struct Found {
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub(crate) path: PathBuf,
-    pub(crate) file: Arc<File>,
+    pub(crate) file: FileRef,
     /// Bytes of records in the file.
     pub(crate) len: u64,
     /// Bytes of the blob records the index points at.
@@ -123,6 +121,7 @@ struct State {
 /// The segment log of one store root.
 #[derive(Debug)]
 pub(crate) struct SegmentLog {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     max_len: u64,
     counts: Arc<Counters>,
@@ -236,8 +235,8 @@ impl SegmentLog {
             .segments
             .get_mut(&st.active)
             .expect("the active segment is known");
-        let written = write_all_at(&segment.file, &header.encode(), offset)
-            .and_then(|()| write_all_at(&segment.file, payload, offset + HEADER_LEN));
+        let written = write_all_at(&*segment.file, &header.encode(), offset)
+            .and_then(|()| write_all_at(&*segment.file, payload, offset + HEADER_LEN));
         if let Err(e) = written {
             // Best effort: cut the partial record; a leftover would be cut at seal or open.
             let _ = segment.file.set_len(offset);
@@ -263,12 +262,15 @@ impl SegmentLog {
         let (file, path) = (old.file.clone(), old.path.clone());
         trace::record(|| Step::SyncFile(path.clone()));
         self.counts.file_synced();
-        if let Err(e) = file.set_len(st.end).and_then(|()| file.sync_data()) {
+        let sealed = file
+            .set_len(st.end)
+            .and_then(|()| file.sync_data(Site::SegmentSeal));
+        if let Err(e) = sealed {
             st.failed = true;
             return Err(BlobError::io("seal segment", &path, e));
         }
         let seq = st.active + 1;
-        let segment = create_segment(&self.dir, seq, &self.counts)?;
+        let segment = create_segment(&*self.fs, &self.dir, seq, &self.counts)?;
         st.segments.insert(seq, segment);
         st.active = seq;
         st.end = 0;
@@ -302,7 +304,7 @@ impl SegmentLog {
             drop(st);
             trace::record(|| Step::SyncFile(path.clone()));
             self.counts.file_synced();
-            let result = file.sync_data();
+            let result = file.sync_data(Site::SegmentCommit);
             st = self.lock();
             st.syncing = false;
             match &result {
@@ -369,7 +371,7 @@ impl SegmentLog {
 
     /// Syncs the segment directory (after unlinking retired segments).
     pub(crate) fn sync_dir(&self) -> Result<(), BlobError> {
-        sync_dir(&self.counts, &self.dir)
+        sync_dir(&*self.fs, &self.counts, &self.dir, Site::CompactionDir)
     }
 }
 
@@ -391,19 +393,21 @@ fn mark_dead(st: &mut State, id: &BlobId, loc: Loc) {
 }
 
 /// Creates segment `seq` (empty) and makes its directory entry durable.
-fn create_segment(dir: &Path, seq: u64, counts: &Counters) -> Result<Segment, BlobError> {
+fn create_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    seq: u64,
+    counts: &Counters,
+) -> Result<Segment, BlobError> {
     let path = segment_path(dir, seq);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = fs
+        .open(&path, Open::CreateNew)
         .map_err(|e| BlobError::io("create segment", &path, e))?;
     counts.file_created();
-    sync_dir(counts, dir)?;
+    sync_dir(fs, counts, dir, Site::SegmentCreateDir)?;
     Ok(Segment {
         path,
-        file: Arc::new(file),
+        file,
         len: 0,
         live: 0,
         dead_ids: HashSet::new(),

@@ -1,17 +1,16 @@
 //! Opening the segment log: scan every segment in order, recover the newest, rebuild the index.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::pio::write_all_at;
 use super::record::Kind;
 use super::scan::scan;
 use super::{Loc, Segment, SegmentLog, State, create_segment, mark_dead};
 use crate::BlobError;
 use crate::local::counts::Counters;
 use crate::local::durable::sync_dir;
+use crate::local::fs::{Fs, Open, Site, write_all_at};
 use crate::local::trace::{self, Step};
 
 /// What opening found, for tests and diagnostics.
@@ -39,12 +38,13 @@ impl SegmentLog {
     /// killed process leaves records in the page cache that passed the check but never
     /// reached the disk).
     pub(crate) fn open(
+        fs: Arc<dyn Fs>,
         dir: PathBuf,
         max_len: u64,
         counts: Arc<Counters>,
     ) -> Result<(SegmentLog, Recovery), BlobError> {
         let mut recovery = Recovery::default();
-        let seqs = segment_seqs(&dir)?;
+        let seqs = segment_seqs(&*fs, &dir)?;
         let mut st = State {
             index: HashMap::new(),
             segments: BTreeMap::new(),
@@ -56,16 +56,13 @@ impl SegmentLog {
         };
         for (i, (seq, path)) in seqs.iter().enumerate() {
             let newest = i + 1 == seqs.len();
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)
+            let file = fs
+                .open(path, Open::Write)
                 .map_err(|e| BlobError::io("open segment", path, e))?;
             let file_len = file
-                .metadata()
-                .map_err(|e| BlobError::io("stat segment", path, e))?
-                .len();
-            let found = scan(&file, file_len, newest)
+                .len()
+                .map_err(|e| BlobError::io("stat segment", path, e))?;
+            let found = scan(&*file, file_len, newest)
                 .map_err(|e| BlobError::io("read segment", path, e))?;
             let damaged = !newest && found.bad.is_some();
             if damaged {
@@ -79,20 +76,20 @@ impl SegmentLog {
                         .map_err(|e| BlobError::io("truncate segment", path, e))?;
                 }
                 for (offset, header) in &found.failed {
-                    write_all_at(&file, &header.voided().encode(), *offset)
+                    write_all_at(&*file, &header.voided().encode(), *offset)
                         .map_err(|e| BlobError::io("void a record in", path, e))?;
                     recovery.voided += 1;
                 }
                 trace::record(|| Step::SyncFile(path.clone()));
                 counts.file_synced();
-                file.sync_data()
+                file.sync_data(Site::RecoveryFile)
                     .map_err(|e| BlobError::io("fdatasync segment", path, e))?;
             }
             st.segments.insert(
                 *seq,
                 Segment {
                     path: path.clone(),
-                    file: Arc::new(file),
+                    file,
                     len,
                     live: 0,
                     dead_ids: HashSet::new(),
@@ -104,14 +101,16 @@ impl SegmentLog {
         match st.segments.last_key_value() {
             Some((seq, s)) => (st.active, st.end) = (*seq, s.len),
             None => {
-                st.segments.insert(1, create_segment(&dir, 1, &counts)?);
+                st.segments
+                    .insert(1, create_segment(&*fs, &dir, 1, &counts)?);
                 (st.active, st.end) = (1, 0);
             }
         }
         st.synced = st.end;
         // A crashed process may have created the newest segment without syncing its entry.
-        sync_dir(&counts, &dir)?;
+        sync_dir(&*fs, &counts, &dir, Site::RecoveryDir)?;
         let log = SegmentLog {
+            fs,
             dir,
             max_len,
             counts,
@@ -145,12 +144,13 @@ fn replay(st: &mut State, seq: u64, records: &[(u64, super::record::Header)]) {
 }
 
 /// The segment files in `dir` (`<16 hex>.seg`), by sequence number.
-fn segment_seqs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, BlobError> {
+fn segment_seqs(fs: &dyn Fs, dir: &Path) -> Result<Vec<(u64, PathBuf)>, BlobError> {
     let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| BlobError::io("list", dir, e))?;
+    let entries = fs
+        .read_dir(dir)
+        .map_err(|e| BlobError::io("list", dir, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| BlobError::io("list", dir, e))?;
-        let name = entry.file_name();
+        let name = entry.name;
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".seg")) else {
             continue;
         };
@@ -158,7 +158,7 @@ fn segment_seqs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, BlobError> {
             continue;
         }
         if let Ok(seq) = u64::from_str_radix(stem, 16) {
-            out.push((seq, entry.path()));
+            out.push((seq, dir.join(&name)));
         }
     }
     out.sort();

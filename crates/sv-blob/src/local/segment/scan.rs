@@ -1,11 +1,10 @@
 //! Reading a segment back: record headers in order, optionally each payload hashed against its id.
 
-use std::fs::File;
 use std::io;
 
-use super::pio::read_exact_at;
 use super::record::{HEADER_LEN, Header, Kind};
 use crate::BlobId;
+use crate::local::fs::{FsFile, read_exact_at};
 
 const HASH_BUF_LEN: usize = 256 * 1024;
 
@@ -27,7 +26,7 @@ pub(crate) struct Scan {
 /// record that runs past the end. With `verify`, every blob payload is hashed against its id
 /// too (the newest segment at open: its tail may not have been synced); one that fails goes to
 /// `failed`, and the scan goes on, as its header says where the next record starts.
-pub(crate) fn scan(file: &File, file_len: u64, verify: bool) -> io::Result<Scan> {
+pub(crate) fn scan(file: &dyn FsFile, file_len: u64, verify: bool) -> io::Result<Scan> {
     let mut records = Vec::new();
     let mut offset = 0;
     let mut buf = Vec::new();
@@ -66,7 +65,12 @@ pub(crate) fn scan(file: &File, file_len: u64, verify: bool) -> io::Result<Scan>
     })
 }
 
-fn payload_matches(file: &File, at: u64, header: &Header, buf: &mut Vec<u8>) -> io::Result<bool> {
+fn payload_matches(
+    file: &dyn FsFile,
+    at: u64,
+    header: &Header,
+    buf: &mut Vec<u8>,
+) -> io::Result<bool> {
     buf.resize(HASH_BUF_LEN, 0);
     let mut hasher = blake3::Hasher::new();
     let mut done = 0;
