@@ -2,8 +2,8 @@
 //!
 //! Only the binary reads configuration; the inner crates get plain structs built here
 //! ([`Config::vault_config`], [`Config::mail_config`]). Secrets (the admin token, the SMTP URL
-//! and the PostgreSQL URL, which may carry a password) are a [`Secret`], which never shows in
-//! `Debug` output, logs or `studyvault config`.
+//! and the PostgreSQL URL, which may carry a password, and the S3 secret key) are a
+//! [`Secret`], which never shows in `Debug` output, logs or `studyvault config`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::blob_backend::{BlobsConfig, BlobsLayer};
 use crate::meta_backend::{MetaConfig, MetaLayer};
 use crate::secret::Secret;
 
@@ -53,6 +54,20 @@ pub struct Config {
     pub tls: TlsConfig,
     /// The metadata store: embedded sled (default) or PostgreSQL.
     pub meta: MetaConfig,
+    /// The blob store: files under the data directory (default) or an S3 bucket.
+    pub blobs: BlobsConfig,
+    pub gc: GcConfig,
+}
+
+/// The garbage collector of the running server: blobs a crash or a lost race left
+/// unreferenced go once they have stayed so for `grace_secs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GcConfig {
+    /// Seconds between two passes; 0 turns the collector off (`studyvault gc` on a stopped
+    /// server still works).
+    pub every_secs: u64,
+    /// How long a blob must stay unreferenced before a pass deletes it.
+    pub grace_secs: u64,
 }
 
 /// How long share links live.
@@ -189,6 +204,11 @@ impl Default for Config {
             },
             tls: TlsConfig::default(),
             meta: MetaConfig::default(),
+            blobs: BlobsConfig::default(),
+            gc: GcConfig {
+                every_secs: 3600,
+                grace_secs: 24 * 3600,
+            },
         }
     }
 }
@@ -222,6 +242,17 @@ pub struct Layer {
     pub tls: TlsLayer,
     #[serde(default)]
     pub meta: MetaLayer,
+    #[serde(default)]
+    pub blobs: BlobsLayer,
+    #[serde(default)]
+    pub gc: GcLayer,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcLayer {
+    pub every_secs: Option<u64>,
+    pub grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -402,6 +433,8 @@ impl Config {
         );
         overlay!(self.tls, layer.tls, [cert_file, key_file]);
         self.meta.apply(&layer.meta);
+        self.blobs.apply(&layer.blobs);
+        overlay!(self.gc, layer.gc, [every_secs, grace_secs]);
         Ok(())
     }
 
@@ -450,6 +483,7 @@ impl Config {
         }
         self.validate_smtp()?;
         self.meta.validate()?;
+        self.blobs.validate()?;
         // An empty path (`STUDYVAULT_TLS_CERT_FILE=`) unsets a file's setting.
         self.tls.cert_file.take_if(|p| p.as_os_str().is_empty());
         self.tls.key_file.take_if(|p| p.as_os_str().is_empty());
@@ -542,12 +576,34 @@ impl Config {
             workers: self.workers,
             spool_above_bytes: l.spool_above_bytes,
             spool_dir: None,
+            secret_cache_ttl: sv_vault::SECRET_CACHE_TTL,
             sharing: sv_vault::SharingConfig {
                 public_url: self.public_url.clone(),
                 default_expires_in: days(self.shares.default_expiry_days),
                 max_expires_in: days(self.shares.max_expiry_days),
                 ..sv_vault::SharingConfig::default()
             },
+        })
+    }
+
+    /// The online garbage collector's schedule, or `None` when it must not run: turned off, or
+    /// blobs on S3, which other nodes may share. A node's collector keeps off the blobs its own
+    /// writers are naming, not another node's, so a shared bucket is collected by
+    /// `studyvault gc` with every node stopped.
+    pub fn collector(&self) -> Option<crate::serve::Collector> {
+        if self.gc.every_secs == 0 {
+            return None;
+        }
+        if self.blobs.backend != "local" {
+            tracing::info!(
+                "gc: the online collector is off with blobs.backend = {:?} (a bucket other nodes may share); run `studyvault gc` with every node stopped",
+                self.blobs.backend
+            );
+            return None;
+        }
+        Some(crate::serve::Collector {
+            every: Duration::from_secs(self.gc.every_secs),
+            grace: Duration::from_secs(self.gc.grace_secs),
         })
     }
 

@@ -2,8 +2,8 @@
 //!
 //! A top-level key `k` is `STUDYVAULT_K`; a key `k` of section `s` is `STUDYVAULT_S_K`
 //! (`STUDYVAULT_PREVIEW_FORMAT`, `STUDYVAULT_LIMITS_MAX_UPLOAD_BYTES`), and of a nested section
-//! `s.t`, `STUDYVAULT_S_T_K` (`STUDYVAULT_META_POSTGRES_URL`). `STUDYVAULT_CONFIG`
-//! names the file and is read by the flags; any other `STUDYVAULT_*` name is an error, so a
+//! `s.t`, `STUDYVAULT_S_T_K` (`STUDYVAULT_META_POSTGRES_URL`, `STUDYVAULT_BLOBS_S3_BUCKET`).
+//! `STUDYVAULT_CONFIG` names the file and is read by the flags; any other `STUDYVAULT_*` name is an error, so a
 //! typo does not go unnoticed.
 
 use anyhow::{Context, bail};
@@ -49,6 +49,8 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("cors"), "allowed_origins", Kind::List),
     (Some("shares"), "default_expiry_days", Kind::Integer),
     (Some("shares"), "max_expiry_days", Kind::Integer),
+    (Some("gc"), "every_secs", Kind::Integer),
+    (Some("gc"), "grace_secs", Kind::Integer),
     (Some("smtp"), "url", Kind::Text),
     (Some("smtp"), "from", Kind::Text),
     (Some("smtp"), "timeout_secs", Kind::Integer),
@@ -58,6 +60,13 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("meta"), "backend", Kind::Text),
     (Some("meta.postgres"), "url", Kind::Text),
     (Some("meta.postgres"), "pool_size", Kind::Integer),
+    (Some("blobs"), "backend", Kind::Text),
+    (Some("blobs.s3"), "endpoint", Kind::Text),
+    (Some("blobs.s3"), "region", Kind::Text),
+    (Some("blobs.s3"), "bucket", Kind::Text),
+    (Some("blobs.s3"), "access_key_id", Kind::Text),
+    (Some("blobs.s3"), "secret_access_key", Kind::Text),
+    (Some("blobs.s3"), "prefix", Kind::Text),
 ];
 
 /// Variables that are `STUDYVAULT_*` but not configuration keys.

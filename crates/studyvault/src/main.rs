@@ -6,6 +6,7 @@
 
 mod admin_token;
 mod bench;
+mod blob_backend;
 mod cli;
 mod client;
 mod config;

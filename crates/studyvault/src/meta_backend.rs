@@ -1,7 +1,8 @@
 //! `[meta]`: which metadata store the vault runs on. `backend = "sled"` (the default) is the
 //! embedded store under `<data>/meta`; `backend = "postgres"` is a PostgreSQL database at
 //! `[meta.postgres] url` (a secret: it may carry a password), which several servers can share.
-//! Blobs, the spool and the admin token stay under the data directory either way.
+//! The blobs are where `[blobs]` says (`blob_backend.rs`); the spool and the admin token stay
+//! under the data directory either way.
 
 use std::sync::Arc;
 
@@ -99,41 +100,48 @@ impl MetaConfig {
     }
 }
 
-/// Opens the vault on the configured metadata store and the blob files under the data
-/// directory. Blocking: call it at startup or from a blocking thread (on a multi-threaded
-/// runtime's worker the PostgreSQL store steps aside by itself).
+/// Opens the vault on the configured metadata and blob stores. Blocking: call it at startup
+/// or from a blocking thread (on a multi-threaded runtime's worker the PostgreSQL and S3
+/// stores step aside by themselves).
 pub fn open_vault(
     config: &Config,
     mut vault_config: sv_vault::VaultConfig,
 ) -> anyhow::Result<sv_vault::Vault> {
     let data = &config.data;
-    let Some(url) = config
+    let url = config
         .meta
         .postgres
         .url
         .as_ref()
-        .filter(|_| config.meta.is_postgres())
-    else {
+        .filter(|_| config.meta.is_postgres());
+    if url.is_none() && !config.blobs.is_s3() {
         return sv_vault::Vault::open(data, vault_config).with_context(|| {
             format!(
                 "could not open the data directory '{}' (is another server using it?)",
                 data.display()
             )
         });
+    }
+    let meta: Arc<dyn sv_meta::MetaStore> = match url {
+        Some(url) => Arc::new(
+            sv_meta::PgMetaStore::open(url.expose().trim(), config.meta.postgres.pool_size)
+                .context("could not open the PostgreSQL metadata database (meta.postgres.url)")?,
+        ),
+        None => {
+            let dir = data.join("meta");
+            Arc::new(sv_meta::SledMetaStore::open(&dir).with_context(|| {
+                format!(
+                    "could not open the metadata store '{}' (is another server using it?)",
+                    dir.display()
+                )
+            })?)
+        }
     };
-    let meta = sv_meta::PgMetaStore::open(url.expose().trim(), config.meta.postgres.pool_size)
-        .context("could not open the PostgreSQL metadata database (meta.postgres.url)")?;
-    let blobs_dir = data.join("blobs");
-    let blobs = sv_blob::LocalBlobStore::open(&blobs_dir)
-        .with_context(|| format!("could not open the blob store '{}'", blobs_dir.display()))?;
+    let blobs = crate::blob_backend::open_blobs(config)?;
     vault_config
         .spool_dir
         .get_or_insert_with(|| data.join("spool"));
-    Ok(sv_vault::Vault::with_stores(
-        Arc::new(meta),
-        Arc::new(blobs),
-        vault_config,
-    ))
+    Ok(sv_vault::Vault::with_stores(meta, blobs, vault_config))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The crate graph keeps DESIGN.md's layering: dependencies point down, and each engine is
-//! known by exactly one crate (sled and PostgreSQL by sv-meta, dicom-rs by sv-dicom, axum by
-//! the HTTP crates; sv-testkit also starts PostgreSQL servers for the tests).
+//! known by exactly one crate (sled and PostgreSQL by sv-meta, the S3 client by sv-blob-s3,
+//! dicom-rs by sv-dicom, axum by the HTTP crates; sv-testkit also starts PostgreSQL and Garage
+//! servers for the tests).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,8 +21,9 @@ fn dependencies(krate: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-const CRATES: [&str; 13] = [
+const CRATES: [&str; 14] = [
     "sv-blob",
+    "sv-blob-s3",
     "sv-model",
     "sv-meta",
     "sv-dicom",
@@ -40,6 +42,8 @@ const CRATES: [&str; 13] = [
 fn allowed_internal(krate: &str) -> &'static [&'static str] {
     match krate {
         "sv-blob" => &[],
+        // The S3 backend implements sv-blob's trait and knows nothing else.
+        "sv-blob-s3" => &["sv-blob"],
         "sv-model" => &["sv-blob"],
         "sv-meta" => &["sv-model", "sv-blob"],
         "sv-dicom" => &[],
@@ -65,6 +69,7 @@ fn allowed_internal(krate: &str) -> &'static [&'static str] {
         "studyvault" => &[
             "sv-model",
             "sv-blob",
+            "sv-blob-s3",
             "sv-meta",
             "sv-dicom",
             "sv-vault",
@@ -111,6 +116,11 @@ fn each_engine_is_known_by_one_layer() {
                 "{krate}: only sv-meta knows PostgreSQL"
             );
         }
+        assert_eq!(
+            uses("object_store"),
+            krate == "sv-blob-s3",
+            "{krate}: only sv-blob-s3 knows the S3 client"
+        );
         assert_eq!(
             uses("dicom-"),
             krate == "sv-dicom",
