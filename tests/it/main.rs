@@ -3,12 +3,15 @@
 mod access_matrix;
 mod auth;
 mod bad_input;
+#[cfg(feature = "s3")]
+mod blobs_s3;
 mod browser;
 mod cli;
 mod crash;
 mod dicomweb;
 mod fhir;
 mod fhir_graphql;
+mod gc;
 mod http;
 mod lifecycle;
 mod mail;

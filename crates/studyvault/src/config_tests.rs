@@ -166,3 +166,34 @@ fn spooling_and_io_threads_have_defaults_reach_the_vault_and_are_checked() {
     assert_eq!(config.limits.spool_above_bytes, 4096);
     assert!(error("io_threads = 0\n", &[]).contains("io_threads"));
 }
+
+#[test]
+fn the_collector_runs_hourly_with_a_day_of_grace_and_not_over_a_shared_bucket() {
+    let collector = load("", &[]).unwrap().collector().expect("on by default");
+    assert_eq!(collector.every, Duration::from_secs(3600));
+    assert_eq!(collector.grace, Duration::from_secs(86_400));
+    let collector = load(
+        "[gc]\nevery_secs = 60\n",
+        &[("STUDYVAULT_GC_GRACE_SECS", "600")],
+    )
+    .unwrap()
+    .collector()
+    .unwrap();
+    assert_eq!(
+        (collector.every, collector.grace),
+        (Duration::from_secs(60), Duration::from_secs(600))
+    );
+    assert!(
+        load("[gc]\nevery_secs = 0\n", &[])
+            .unwrap()
+            .collector()
+            .is_none()
+    );
+    let mut shared = load("", &[]).unwrap();
+    shared.blobs.backend = "s3".into();
+    assert!(
+        shared.collector().is_none(),
+        "a bucket other nodes may share"
+    );
+    assert!(error("[gc]\nevery = 1\n", &[]).contains("unknown field"));
+}

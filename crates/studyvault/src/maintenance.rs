@@ -8,12 +8,13 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 
 /// Opens the vault of a stopped data directory; refuses a directory with no store in it.
-/// With `meta.backend = "postgres"` the metadata is in the database, and only the blobs are
-/// under the data directory.
+/// With `meta.backend = "postgres"` the metadata is in the database, and with
+/// `blobs.backend = "s3"` the blobs are in the bucket: only what is configured to be under
+/// the data directory must be there (and nothing must be, with both).
 pub fn open_stopped(config: &Config) -> anyhow::Result<sv_vault::Vault> {
     let data: &Path = &config.data;
     if config.meta.is_postgres() {
-        if !data.join("blobs").is_dir() {
+        if !config.blobs.is_s3() && !data.join("blobs").is_dir() {
             bail!("'{}' holds no studyvault blobs", data.display());
         }
         return crate::meta_backend::open_vault(config, config.vault_config()?);
@@ -21,7 +22,12 @@ pub fn open_stopped(config: &Config) -> anyhow::Result<sv_vault::Vault> {
     if !data.join("meta").is_dir() {
         bail!("'{}' holds no studyvault data", data.display());
     }
-    sv_vault::Vault::open(data, config.vault_config()?).with_context(|| {
+    let opened = if config.blobs.is_s3() {
+        crate::meta_backend::open_vault(config, config.vault_config()?)
+    } else {
+        sv_vault::Vault::open(data, config.vault_config()?).map_err(anyhow::Error::from)
+    };
+    opened.with_context(|| {
         format!(
             "could not open '{}' (is a server running on it? stop it first)",
             data.display()
@@ -38,7 +44,9 @@ pub fn fsck(config: &Config) -> anyhow::Result<ExitCode> {
     );
     if !report.unreferenced_blobs.is_empty() {
         println!(
-            "{} unreferenced blobs (left by an interrupted upload; `studyvault gc` removes them)",
+            "{} unreferenced blobs (stored by an upload that was interrupted or lost a race \
+             before naming them: not damage; the running server's collector removes them once \
+             unreferenced for [gc] grace_secs, `studyvault gc` at once)",
             report.unreferenced_blobs.len()
         );
     }
@@ -57,10 +65,12 @@ pub fn gc(config: &Config) -> anyhow::Result<()> {
     let vault = open_stopped(config)?;
     let report = vault.gc_blocking()?;
     println!(
-        "examined {} blobs, deleted {}, freed {} bytes",
+        "examined {} blobs, deleted {}, freed {} bytes; rewrote {} segment files, reclaiming {} bytes",
         report.examined,
         report.deleted.len(),
-        report.bytes_freed
+        report.bytes_freed,
+        report.compacted.segments_rewritten,
+        report.compacted.bytes_reclaimed
     );
     Ok(())
 }

@@ -78,6 +78,15 @@ pub(crate) struct Prepared {
     retry: sv_vault::RetryPolicy,
     grace: Duration,
     admin_source: Source,
+    /// The online garbage collector's schedule; `None` when it does not run.
+    collector: Option<Collector>,
+}
+
+/// When the online garbage collector runs, and how old an orphan must be before it goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Collector {
+    pub(crate) every: Duration,
+    pub(crate) grace: Duration,
 }
 
 impl Prepared {
@@ -134,6 +143,7 @@ impl Prepared {
             retry: config.retry_policy(),
             grace: Duration::from_secs(config.shutdown_grace_secs),
             admin_source,
+            collector: config.collector(),
         })
     }
 
@@ -161,6 +171,11 @@ impl Prepared {
             let (retry, stop) = (self.retry, stopped(stop_rx.clone()));
             async move { vault.run_mail(retry, stop).await }
         });
+        let collect = tokio::spawn(collect_garbage(
+            self.vault.clone(),
+            self.collector,
+            stopped(stop_rx.clone()),
+        ));
         let purge = tokio::spawn(purge_sessions(self.vault, stopped(stop_rx.clone())));
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
         let graceful = stopped(stop_rx.clone());
@@ -182,9 +197,11 @@ impl Prepared {
             // The server failed on its own: nothing will tell the background tasks to stop.
             mail.abort();
             purge.abort();
+            collect.abort();
         }
         let _ = mail.await;
         let _ = purge.await;
+        let _ = collect.await;
         result
     }
 }
@@ -240,6 +257,41 @@ async fn purge_sessions(vault: Vault, stop: impl Future<Output = ()>) {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Runs a garbage collection pass now and on `collector`'s schedule, until `stop`: blobs a
+/// crash or a lost race left unreferenced go once they have been so for the grace period.
+async fn collect_garbage(
+    vault: Vault,
+    collector: Option<Collector>,
+    stop: impl Future<Output = ()>,
+) {
+    let Some(Collector { every, grace }) = collector else {
+        return;
+    };
+    let mut stop = std::pin::pin!(stop);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        // A pass waits for no worker slot (it renders nothing). A stop waits for the pass to
+        // end, so no clone of the vault outlives the server.
+        match vault
+            .run_io(move |v| v.collect_garbage_blocking(grace))
+            .await
+        {
+            Ok(report) if report.deleted.is_empty() => {}
+            Ok(report) => tracing::info!(
+                deleted = report.deleted.len(),
+                bytes_freed = report.bytes_freed,
+                "unreferenced blobs collected"
+            ),
+            Err(e) => tracing::warn!(error = %e, "garbage collection pass failed"),
         }
     }
 }

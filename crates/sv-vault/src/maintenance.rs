@@ -300,7 +300,10 @@ mod tests {
             report.compacted.segments_rewritten >= 3,
             "sealed segments of orphans only are rewritten: {report:?}"
         );
-        assert!(report.compacted.bytes_reclaimed >= 3 * (60 << 10), "{report:?}");
+        assert!(
+            report.compacted.bytes_reclaimed >= 3 * (60 << 10),
+            "{report:?}"
+        );
     }
 
     #[test]

@@ -63,14 +63,23 @@ fn a_token_revoked_on_one_node_is_refused_by_the_other() {
     let secret = issued.secret.expose().to_owned();
     let now = Timestamp::now();
     for node in [&n.a, &n.b] {
-        let principal = node.authenticate_blocking(&secret, &no_admin(), now).unwrap();
-        assert!(matches!(principal, Ok(Principal::Owner(_) | Principal::App(_))));
+        let principal = node
+            .authenticate_blocking(&secret, &no_admin(), now)
+            .unwrap();
+        assert!(matches!(
+            principal,
+            Ok(Principal::Owner(_) | Principal::App(_))
+        ));
         assert!(
-            node.authenticate_cached(&secret, &no_admin(), now).is_some(),
+            node.authenticate_cached(&secret, &no_admin(), now)
+                .is_some(),
             "remembered"
         );
     }
-    assert!(n.b.revoke_token_blocking(record.id, issued.token.id).unwrap());
+    assert!(
+        n.b.revoke_token_blocking(record.id, issued.token.id)
+            .unwrap()
+    );
     assert!(
         n.b.authenticate_cached(&secret, &no_admin(), now).is_none(),
         "the revoking node forgets at once"
@@ -78,7 +87,9 @@ fn a_token_revoked_on_one_node_is_refused_by_the_other() {
     until_heard("token revocation", || {
         n.a.authenticate_cached(&secret, &no_admin(), now).is_some()
     });
-    let verdict = n.a.authenticate_blocking(&secret, &no_admin(), now).unwrap();
+    let verdict =
+        n.a.authenticate_blocking(&secret, &no_admin(), now)
+            .unwrap();
     assert!(verdict.is_err(), "{verdict:?}");
 }
 
@@ -92,17 +103,15 @@ fn shared_study(n: &Nodes) -> (RecordId, sv_vault::CreatedShare, String) {
         owner_email: Some("jane@example.org".into()),
     })
     .unwrap();
-    let report = n
-        .a
-        .ingest_blocking(
+    let report =
+        n.a.ingest_blocking(
             record,
             &read_dicom_fixture("CT_small.dcm"),
             &IngestOptions::default(),
         )
         .unwrap();
-    let created = n
-        .a
-        .create_share_blocking(
+    let created =
+        n.a.create_share_blocking(
             record,
             NewShare {
                 study_instance_uid: report.study_instance_uid.unwrap(),
@@ -126,7 +135,10 @@ fn opens(node: &Vault, link: &str) -> bool {
 fn a_share_revoked_on_one_node_stops_opening_on_the_other() {
     let n = nodes();
     let (record, created, link) = shared_study(&n);
-    assert!(opens(&n.a, &link) && opens(&n.b, &link), "remembered by both");
+    assert!(
+        opens(&n.a, &link) && opens(&n.b, &link),
+        "remembered by both"
+    );
     n.b.revoke_share_blocking(record, created.share.id, Timestamp::now())
         .unwrap()
         .unwrap();
@@ -138,7 +150,10 @@ fn a_share_revoked_on_one_node_stops_opening_on_the_other() {
 fn deleting_a_study_on_one_node_ends_its_shares_on_the_other() {
     let n = nodes();
     let (record, created, link) = shared_study(&n);
-    assert!(opens(&n.a, &link) && opens(&n.b, &link), "remembered by both");
+    assert!(
+        opens(&n.a, &link) && opens(&n.b, &link),
+        "remembered by both"
+    );
     n.b.delete_thing_blocking(&Principal::Admin, record, created.share.thing_id, None)
         .unwrap()
         .unwrap();
