@@ -22,15 +22,31 @@ import zipfile
 
 import pydicom
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 
 OWNER_EMAIL = "jane@example.org"
 
+
+def page_left(old):
+    """A wait condition: `old` (the previous page's root) is gone. Chrome answers a check of a
+    node from a page being replaced either "stale" or, mid-navigation, "does not belong to the
+    document": both mean the page was left."""
+    def left(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    return left
 
 def check(what, condition):
     if not condition:
@@ -93,7 +109,7 @@ def form_post(driver, button_text, navigates=True):
     old = driver.find_element(By.TAG_NAME, "html")
     buttons[0].click()
     if navigates:
-        WebDriverWait(driver, 60).until(EC.staleness_of(old))
+        WebDriverWait(driver, 60).until(page_left(old))
 
 
 def mails(maildir):
@@ -307,7 +323,7 @@ def main(base, owner_token, folder, zip_path, maildir, shots_dir, downloads, exp
                        if "doctor@example.org" in r.text)
             old = patient.find_element(By.TAG_NAME, "html")
             row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            WebDriverWait(patient, 60).until(EC.staleness_of(old))
+            WebDriverWait(patient, 60).until(page_left(old))
             row = next(r for r in patient.find_elements(By.CSS_SELECTOR, "tbody tr")
                        if "doctor@example.org" in r.text)
             check("the share is listed as revoked", "Revoked" in row.text)

@@ -13,11 +13,27 @@ import sys
 import urllib.parse
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+
+def page_left(old):
+    """A wait condition: `old` (the previous page's root) is gone. Chrome answers a check of a
+    node from a page being replaced either "stale" or, mid-navigation, "does not belong to the
+    document": both mean the page was left."""
+    def left(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    return left
 
 def check(what, condition):
     if not condition:
@@ -48,7 +64,7 @@ def main(base, token, shots):
         old = driver.find_element(By.TAG_NAME, "html")
         next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")
              if b.text.strip() == "Sign in").click()
-        WebDriverWait(driver, 30).until(EC.staleness_of(old))
+        WebDriverWait(driver, 30).until(page_left(old))
         check("signed in over https", driver.current_url.endswith("/studies"))
         os.makedirs(shots, exist_ok=True)
         driver.save_screenshot(os.path.join(shots, "tls-studies.png"))
