@@ -13,32 +13,11 @@ import sys
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-
-def page_left(old):
-    """A wait condition: `old` (the previous page's root) is gone. Chrome answers a check of a
-    node from a page being replaced either "stale" or, mid-navigation, "does not belong to the
-    document": both mean the page was left."""
-    def left(_driver):
-        try:
-            old.is_enabled()
-            return False
-        except StaleElementReferenceException:
-            return True
-        except WebDriverException as e:
-            if "does not belong to the document" in str(e):
-                return True
-            raise
-    return left
-
-def check(what, condition):
-    if not condition:
-        raise AssertionError(what)
-    print(f"ok: {what}")
+from pages import check, page_left
 
 
 def main(base, token, shots):
