@@ -60,6 +60,49 @@ pub struct PutOutcome {
     pub created: bool,
 }
 
+/// A put that has stored its bytes, maybe not durably yet ([`BlobStore::put_bytes_unsynced`]).
+/// [`BlobStore::sync_puts`] makes it durable; nothing may name the blob before that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "an unsynced put must be made durable with `BlobStore::sync_puts`"]
+pub struct UnsyncedPut {
+    pub outcome: PutOutcome,
+    /// What the store must sync for the bytes to be durable; `None` once they are.
+    pending: Option<SyncPoint>,
+}
+
+/// Where an unsynced put ends in the store's log: segment `seq`, byte `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SyncPoint {
+    pub(crate) seq: u64,
+    pub(crate) end: u64,
+}
+
+impl UnsyncedPut {
+    /// A put whose bytes are durable already.
+    pub fn durable(outcome: PutOutcome) -> UnsyncedPut {
+        UnsyncedPut {
+            outcome,
+            pending: None,
+        }
+    }
+
+    pub(crate) fn pending(outcome: PutOutcome, point: SyncPoint) -> UnsyncedPut {
+        UnsyncedPut {
+            outcome,
+            pending: Some(point),
+        }
+    }
+
+    /// False once the bytes are known durable.
+    pub fn needs_sync(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub(crate) fn sync_point(&self) -> Option<SyncPoint> {
+        self.pending
+    }
+}
+
 /// What a [`BlobStore::compact`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CompactReport {
@@ -85,6 +128,23 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Stores bytes already in memory.
     fn put_bytes(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
         self.put(&mut &bytes[..])
+    }
+
+    /// Stores bytes already in memory like [`BlobStore::put_bytes`], but may return before
+    /// they are durable, so that several puts share one sync: [`BlobStore::sync_puts`] them
+    /// before any metadata names them. Stores that have no cheaper way store durably here.
+    fn put_bytes_unsynced(&self, bytes: &[u8]) -> Result<UnsyncedPut, BlobError> {
+        self.put_bytes(bytes).map(UnsyncedPut::durable)
+    }
+
+    /// Returns once every put in `puts` is durable (one sync covers the puts appended before
+    /// it began).
+    fn sync_puts(&self, puts: &[UnsyncedPut]) -> Result<(), BlobError> {
+        debug_assert!(
+            puts.iter().all(|p| !p.needs_sync()),
+            "a store that defers syncs must override sync_puts"
+        );
+        Ok(())
     }
 
     /// Streams the blob, or `range` of it, verifying as it reads.

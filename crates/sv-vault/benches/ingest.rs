@@ -21,6 +21,8 @@ use sv_model::{Record, RecordId, Timestamp};
 use sv_vault::{IngestOptions, IngestStatus, Vault, VaultConfig};
 
 struct Bench {
+    /// A multi-threaded runtime like the server's: ingest runs the async path it serves.
+    rt: tokio::runtime::Runtime,
     vault: Vault,
     meta: Arc<SledMetaStore>,
     record: RecordId,
@@ -47,7 +49,12 @@ fn fresh_vault() -> Bench {
         owner_email: None,
     })
     .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     Bench {
+        rt,
         vault,
         meta,
         record,
@@ -98,10 +105,9 @@ fn ingest_series(
         std::hint::black_box(parsed.render_preview(&config.preview).unwrap());
         costs.render_cpu += cpu_time() - cpu0;
         let (cpu0, wall0) = (cpu_time(), Instant::now());
-        let report = b
-            .vault
-            .ingest_blocking(b.record, &bytes, &IngestOptions::default())
-            .unwrap();
+        let report =
+            b.rt.block_on(b.vault.ingest(b.record, bytes, IngestOptions::default()))
+                .unwrap();
         costs.wall += wall0.elapsed();
         costs.cpu += cpu_time() - cpu0;
         assert_eq!(report.status, IngestStatus::Stored, "{:?}", report.reason);

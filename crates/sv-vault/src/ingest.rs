@@ -5,7 +5,7 @@
 //! the preview; then one metadata transaction adds the instance to its study. Blobs are durable
 //! before the metadata that names them, so a crash in between leaves only unreferenced blobs.
 
-use sv_blob::{BlobId, PutOutcome};
+use sv_blob::{BlobId, PutOutcome, UnsyncedPut};
 use sv_dicom::{InstanceSummary, ParsedInstance, Preview};
 use sv_meta::AddInstanceOutcome;
 use sv_model::study::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
@@ -39,10 +39,20 @@ struct Admitted {
 /// The preview stage's outcome: the stored preview, or why there is none.
 type Rendered = (Option<PreviewRef>, Option<Reason>);
 
+/// A preview stored (maybe not durably yet) and pinned, or why there is none.
+struct StoredPreview {
+    rendered: Rendered,
+    put: Option<UnsyncedPut>,
+    pin: Option<BlobPin>,
+}
+
 impl Vault {
     /// Ingests one instance on the calling thread (blocking: parse, hash, store, render, flush),
     /// one stage after the other. [`Vault::ingest`] runs the same stages, with the file's store
     /// and the render side by side.
+    ///
+    /// The file and its preview are appended without waiting, then made durable together by
+    /// one sync before the metadata names them.
     ///
     /// A bad file is a `Failed` report, not an error; an error means the stores failed.
     pub fn ingest_blocking(
@@ -55,17 +65,19 @@ impl Vault {
             Ok(admitted) => admitted,
             Err(done) => return Ok(done),
         };
-        let (stored, _file_pin) = self.put_pinned(|| Some(self.inner.blobs.put_bytes(bytes)))?;
-        let (rendered, _preview_pin) = self.store_preview(self.render_preview(&admitted.parsed))?;
-        self.commit_instance(record, admitted, stored, rendered, options)
+        let (file, _file_pin) =
+            self.put_pinned_unsynced(|| Some(self.inner.blobs.put_bytes_unsynced(bytes)))?;
+        let preview = self.store_preview(self.render_preview(&admitted.parsed))?;
+        self.sync_and_commit(record, admitted, file, preview, options)
     }
 
     /// Ingests one instance (see [`Vault::ingest_blocking`]) off the async executor.
     ///
     /// Parsing and rendering are CPU work and wait for one of the vault's worker slots; storing
-    /// the file (hash, write, fsync) runs beside the render on an IO thread, and so does storing
-    /// the preview once rendered, so one upload uses both a core and the disk, and the slots
-    /// never sit idle behind an fsync.
+    /// the file (hash, write) runs beside the render on an IO thread, and so does storing the
+    /// preview once rendered, so one upload uses both a core and the disk. The file's sync runs
+    /// beside the render; the preview's, on an IO thread before the commit: the slots never
+    /// sit idle behind an fsync.
     pub async fn ingest(
         &self,
         record: RecordId,
@@ -101,33 +113,38 @@ impl Vault {
             Err(done) => return Ok(done),
         };
         let input = bytes.clone();
+        // The file's sync starts at once, beside the render: by the time the preview is
+        // appended it is mostly done, and the preview's own sync is short.
         let store = self.run_io(move |v| {
-            v.put_pinned(|| {
+            let (file, pin) = v.put_pinned_unsynced(|| {
                 Some(match &input {
-                    InstanceBytes::Memory(b) => v.inner.blobs.put_bytes((**b).as_ref()),
-                    InstanceBytes::File(spool) => v.inner.blobs.put(&mut spool.reader()),
+                    InstanceBytes::Memory(b) => v.inner.blobs.put_bytes_unsynced((**b).as_ref()),
+                    // Big: streamed to a file of its own, durable at once.
+                    InstanceBytes::File(spool) => v
+                        .inner
+                        .blobs
+                        .put(&mut spool.reader())
+                        .map(UnsyncedPut::durable),
                 })
-            })
+            })?;
+            v.inner.blobs.sync_puts(&[file])?;
+            Ok((file, pin))
         });
-        let render = async {
-            let (admitted, preview) = self
-                .run_blocking(move |v| {
-                    let preview = v.render_preview(&admitted.parsed);
-                    Ok((admitted, preview))
-                })
-                .await?;
-            let rendered = self.run_io(move |v| v.store_preview(preview)).await?;
-            Ok::<_, VaultError>((admitted, rendered))
-        };
+        // The preview's put is an append (no sync): it stays on the render's slot.
+        let render = self.run_blocking(move |v| {
+            let preview = v.store_preview(v.render_preview(&admitted.parsed))?;
+            Ok((admitted, preview))
+        });
         let (stored, render) = tokio::join!(store, render);
-        let ((stored, file_pin), (admitted, (rendered, preview_pin))) = (stored?, render?);
+        let ((file, file_pin), (admitted, preview)) = (stored?, render?);
         drop(bytes);
         // The pins live until the commit that names both blobs has ended.
-        let committed = self
-            .run_io(move |v| v.commit_instance(record, admitted, stored, rendered, &options))
-            .await;
-        drop((file_pin, preview_pin));
-        committed
+        self.run_io(move |v| {
+            let committed = v.sync_and_commit(record, admitted, file, preview, &options);
+            drop(file_pin);
+            committed
+        })
+        .await
     }
 
     /// Parses the instance and answers what needs no storing: a refused file, a duplicate, a
@@ -209,6 +226,26 @@ impl Vault {
         Ok(Ok(Admitted { parsed, report }))
     }
 
+    /// Makes the file and its preview durable (one sync for both), then commits; the preview's
+    /// pin lasts until the commit has ended.
+    fn sync_and_commit(
+        &self,
+        record: RecordId,
+        admitted: Admitted,
+        file: UnsyncedPut,
+        preview: StoredPreview,
+        options: &IngestOptions,
+    ) -> Result<InstanceReport, VaultError> {
+        let StoredPreview {
+            rendered,
+            put,
+            pin: _pin,
+        } = preview;
+        let puts: Vec<UnsyncedPut> = std::iter::once(file).chain(put).collect();
+        self.inner.blobs.sync_puts(&puts)?;
+        self.commit_instance(record, admitted, file.outcome, rendered, options)
+    }
+
     /// The last stage: with the file and its preview durable, one metadata transaction adds
     /// the instance to its study.
     fn commit_instance(
@@ -282,18 +319,25 @@ impl Vault {
             })
     }
 
-    /// Stores what [`Vault::render_preview`] made (IO: write, fsync), pinned until the caller
-    /// has committed the metadata naming it.
+    /// Stores what [`Vault::render_preview`] made (IO: a write; the caller syncs it), pinned
+    /// until the caller has committed the metadata naming it.
     fn store_preview(
         &self,
         rendered: Result<Option<Preview>, Reason>,
-    ) -> Result<(Rendered, Option<BlobPin>), VaultError> {
+    ) -> Result<StoredPreview, VaultError> {
+        let none = |rendered| StoredPreview {
+            rendered,
+            put: None,
+            pin: None,
+        };
         let preview = match rendered {
             Ok(Some(preview)) => preview,
-            Ok(None) => return Ok(((None, None), None)),
-            Err(reason) => return Ok(((None, Some(reason)), None)),
+            Ok(None) => return Ok(none((None, None))),
+            Err(reason) => return Ok(none((None, Some(reason)))),
         };
-        let (stored, pin) = self.put_pinned(|| Some(self.inner.blobs.put_bytes(&preview.bytes)))?;
+        let (put, pin) =
+            self.put_pinned_unsynced(|| Some(self.inner.blobs.put_bytes_unsynced(&preview.bytes)))?;
+        let stored = put.outcome;
         let preview_ref = PreviewRef {
             blob_id: stored.id,
             length: stored.len,
@@ -301,7 +345,11 @@ impl Vault {
             width: preview.width,
             height: preview.height,
         };
-        Ok(((Some(preview_ref), None), Some(pin)))
+        Ok(StoredPreview {
+            rendered: (Some(preview_ref), None),
+            put: Some(put),
+            pin: Some(pin),
+        })
     }
 }
 

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sv_blob::{BlobError, BlobId, CompactReport, PutOutcome};
+use sv_blob::{BlobError, BlobId, CompactReport, PutOutcome, UnsyncedPut};
 use tracing::info;
 
 use crate::{Vault, VaultError};
@@ -125,21 +125,34 @@ impl Vault {
         &self,
         mut put: impl FnMut() -> Option<Result<PutOutcome, BlobError>>,
     ) -> Result<(PutOutcome, BlobPin), VaultError> {
+        let (stored, pin) =
+            self.put_pinned_unsynced(|| put().map(|r| r.map(UnsyncedPut::durable)))?;
+        Ok((stored.outcome, pin))
+    }
+
+    /// [`Vault::put_pinned`] for a put that may not be durable yet: the caller syncs the put
+    /// returned (which may be the second one) before committing the metadata naming it.
+    pub(crate) fn put_pinned_unsynced(
+        &self,
+        mut put: impl FnMut() -> Option<Result<UnsyncedPut, BlobError>>,
+    ) -> Result<(UnsyncedPut, BlobPin), VaultError> {
         let fence = &self.inner.gc;
         let before = fence.epoch();
-        let outcome = put().expect("the first put always runs")?;
-        let (pin, collected) = fence.pin(outcome.id, before);
-        if collected && !self.inner.blobs.contains(&outcome.id)? {
-            info!(blob = %outcome.id, "blob collected between its put and its pin; storing it again");
-            match put() {
+        let stored = put().expect("the first put always runs")?;
+        let id = stored.outcome.id;
+        let (pin, collected) = fence.pin(id, before);
+        if collected && !self.inner.blobs.contains(&id)? {
+            info!(blob = %id, "blob collected between its put and its pin; storing it again");
+            return match put() {
                 Some(again) => {
                     let again = again?;
-                    debug_assert_eq!(again.id, outcome.id);
+                    debug_assert_eq!(again.outcome.id, id);
+                    Ok((again, pin))
                 }
-                None => return Err(VaultError::Busy),
-            }
+                None => Err(VaultError::Busy),
+            };
         }
-        Ok((outcome, pin))
+        Ok((stored, pin))
     }
 
     /// Deletes every blob that no name refers to (blocking), at once: for a stopped store

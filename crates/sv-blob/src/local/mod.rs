@@ -326,6 +326,14 @@ impl crate::BlobStore for LocalBlobStore {
         self.put_stream(reader)
     }
 
+    fn put_bytes_unsynced(&self, bytes: &[u8]) -> Result<crate::UnsyncedPut, BlobError> {
+        self.put_unsynced(bytes)
+    }
+
+    fn sync_puts(&self, puts: &[crate::UnsyncedPut]) -> Result<(), BlobError> {
+        self.sync_unsynced(puts)
+    }
+
     fn get(
         &self,
         id: &BlobId,

@@ -11,7 +11,7 @@ use super::segment::{Appended, Found, Mode};
 use super::trace::{self, Step};
 use crate::outboard::Outboard;
 use crate::tree::{GroupHasher, TreeHash};
-use crate::{BlobError, BlobId, PutOutcome};
+use crate::{BlobError, BlobId, PutOutcome, UnsyncedPut};
 
 /// Bytes read from the source per step once it spilled to a temp file.
 const READ_BUF_LEN: usize = 256 * 1024;
@@ -39,6 +39,52 @@ impl LocalBlobStore {
             }
         }
         self.put_file(head, reader)
+    }
+
+    /// [`crate::BlobStore::put_bytes_unsynced`]: a small blob new to the store is appended to
+    /// the segment log and its writeback started, without waiting for it; everything else
+    /// (a big blob, a dedup, a heal) is stored durably at once.
+    pub(super) fn put_unsynced(&self, bytes: &[u8]) -> Result<UnsyncedPut, BlobError> {
+        if !self.small_blobs_in_segments || bytes.len() as u64 > self.whole_verify_max {
+            return self.put_stream(&mut &bytes[..]).map(UnsyncedPut::durable);
+        }
+        let id = BlobId::of(bytes);
+        if self.log.lookup(&id).is_some() {
+            return self.put_small(bytes).map(UnsyncedPut::durable);
+        }
+        let tree = TreeHash {
+            root: id.hash(),
+            len: bytes.len() as u64,
+            cvs: Vec::new(),
+        };
+        if !matches!(self.check_file_copy(&id, &tree)?, FileCopy::Absent) {
+            return self.put_small(bytes).map(UnsyncedPut::durable);
+        }
+        match self.log.append_blob(&id, bytes, Mode::New)? {
+            Appended::New(new) => {
+                trace::after_publish(&new.path);
+                let outcome = PutOutcome {
+                    id,
+                    len: bytes.len() as u64,
+                    created: true,
+                };
+                Ok(UnsyncedPut::pending(outcome, new.loc.sync_point()))
+            }
+            // A racing put appended the same bytes first.
+            Appended::Found(_) => self.put_small(bytes).map(UnsyncedPut::durable),
+            Appended::Skipped => unreachable!("only compaction moves records"),
+        }
+    }
+
+    /// [`crate::BlobStore::sync_puts`]: waits for a sync that covers each pending put.
+    pub(super) fn sync_unsynced(&self, puts: &[UnsyncedPut]) -> Result<(), BlobError> {
+        // The latest point first: one sync of the active segment covers every earlier one.
+        let mut points: Vec<_> = puts.iter().filter_map(UnsyncedPut::sync_point).collect();
+        points.sort_by_key(|p| std::cmp::Reverse((p.seq, p.end)));
+        for point in points {
+            self.log.wait_durable_to(point.seq, point.end)?;
+        }
+        Ok(())
     }
 
     /// Appends a small blob to the segment log, unless it is stored already (in a segment, or

@@ -337,3 +337,48 @@ fn a_delete_racing_a_compaction_move_stays_deleted() {
         store.verify(id).unwrap();
     }
 }
+
+/// Puts that defer their sync are covered by one fdatasync, read back verified once synced,
+/// and say what they still need.
+#[test]
+fn unsynced_puts_share_one_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::open(dir.path()).unwrap();
+    let (a, b) = (bytes(600_000, 1), bytes(40_000, 2));
+    let first = store.put_bytes_unsynced(&a).unwrap();
+    let second = store.put_bytes_unsynced(&b).unwrap();
+    assert!(first.needs_sync() && second.needs_sync());
+    let before = store.io_counts();
+    store.sync_puts(&[first, second]).unwrap();
+    assert_eq!(store.io_counts().since(&before).file_syncs, 1);
+    // Synced already: no second sync.
+    store.sync_puts(&[first]).unwrap();
+    assert_eq!(store.io_counts().since(&before).file_syncs, 1);
+    for (put, want) in [(first, &a), (second, &b)] {
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut store.get(&put.outcome.id, None).unwrap(), &mut got)
+            .unwrap();
+        assert_eq!(&got, want);
+    }
+    // Bytes already stored come back durable.
+    let again = store.put_bytes_unsynced(&a).unwrap();
+    assert!(!again.needs_sync());
+    assert!(!again.outcome.created);
+}
+
+/// Without segments an unsynced put is the durable file put, and a big blob always is.
+#[test]
+fn file_puts_are_durable_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LocalOptions {
+        small_blobs_in_segments: false,
+        ..LocalOptions::default()
+    };
+    let store = LocalBlobStore::open_with(dir.path(), options).unwrap();
+    let put = store.put_bytes_unsynced(&bytes(50_000, 3)).unwrap();
+    assert!(!put.needs_sync());
+    assert!(store.blob_path(&put.outcome.id).is_file());
+    let store = LocalBlobStore::open(dir.path().join("other")).unwrap();
+    let big = store.put_bytes_unsynced(&bytes(3 << 20, 4)).unwrap();
+    assert!(!big.needs_sync());
+}

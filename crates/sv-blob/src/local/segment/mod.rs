@@ -46,8 +46,16 @@ impl Loc {
         self.payload_offset() + self.len
     }
 
-    fn record_len(&self) -> u64 {
+    pub(crate) fn record_len(&self) -> u64 {
         HEADER_LEN + self.len
+    }
+
+    /// Where a sync must reach for this record to be durable.
+    pub(crate) fn sync_point(&self) -> crate::SyncPoint {
+        crate::SyncPoint {
+            seq: self.seq,
+            end: self.end(),
+        }
     }
 }
 
@@ -281,10 +289,14 @@ impl SegmentLog {
     /// Returns once the record at `loc` is durable: at once if a sync already covered it,
     /// else by waiting for the sync in flight or leading the next one (see the module doc).
     pub(crate) fn wait_durable(&self, loc: Loc) -> Result<(), BlobError> {
-        let need = loc.end();
+        self.wait_durable_to(loc.seq, loc.end())
+    }
+
+    /// [`SegmentLog::wait_durable`] for the bytes of segment `seq` up to `need`.
+    pub(crate) fn wait_durable_to(&self, seq: u64, need: u64) -> Result<(), BlobError> {
         let mut st = self.lock();
         loop {
-            if loc.seq < st.active || (loc.seq == st.active && need <= st.synced) {
+            if seq < st.active || (seq == st.active && need <= st.synced) {
                 return Ok(());
             }
             if st.failed {
