@@ -24,6 +24,11 @@ const NO_S3: &str = "blobs.backend = \"s3\" needs a studyvault built with the `s
 pub struct BlobsConfig {
     /// `local` or `s3`.
     pub backend: String,
+    /// Local store: small blobs (up to 1 MiB: a CT slice, a preview) are appended to segment
+    /// files, one fsync per group of writers (true, the default); false writes each new blob
+    /// as a file of its own, as stores before layout 2 did (more files and fsyncs; kept for
+    /// comparison, and for backup tools that want one file per blob).
+    pub segments: bool,
     pub s3: S3Settings,
 }
 
@@ -53,6 +58,7 @@ impl Default for BlobsConfig {
     fn default() -> Self {
         BlobsConfig {
             backend: "local".into(),
+            segments: true,
             s3: S3Settings {
                 endpoint: None,
                 region: "garage".into(),
@@ -69,6 +75,7 @@ impl Default for BlobsConfig {
 #[serde(deny_unknown_fields)]
 pub struct BlobsLayer {
     pub backend: Option<String>,
+    pub segments: Option<bool>,
     #[serde(default)]
     pub s3: S3Layer,
 }
@@ -90,6 +97,9 @@ impl BlobsConfig {
         let (s3, from) = (&mut self.s3, &layer.s3);
         if let Some(b) = &layer.backend {
             self.backend = b.clone();
+        }
+        if let Some(segments) = layer.segments {
+            self.segments = segments;
         }
         if let Some(v) = &from.endpoint {
             s3.endpoint = Some(v.clone());
@@ -163,7 +173,11 @@ impl BlobsConfig {
 pub fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
     if !config.blobs.is_s3() {
         let dir = config.data.join("blobs");
-        let blobs = sv_blob::LocalBlobStore::open(&dir).with_context(|| {
+        let options = sv_blob::LocalOptions {
+            small_blobs_in_segments: config.blobs.segments,
+            ..sv_blob::LocalOptions::default()
+        };
+        let blobs = sv_blob::LocalBlobStore::open_with(&dir, options).with_context(|| {
             format!(
                 "could not open the blob store '{}' (is another server using it?)",
                 dir.display()

@@ -15,6 +15,8 @@ use crate::config::Layer;
 enum Kind {
     Text,
     Integer,
+    /// `true` or `false` (also 1/0, yes/no, on/off).
+    Bool,
     /// Comma-separated.
     List,
 }
@@ -61,6 +63,7 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("meta.postgres"), "url", Kind::Text),
     (Some("meta.postgres"), "pool_size", Kind::Integer),
     (Some("blobs"), "backend", Kind::Text),
+    (Some("blobs"), "segments", Kind::Bool),
     (Some("blobs.s3"), "endpoint", Kind::Text),
     (Some("blobs.s3"), "region", Kind::Text),
     (Some("blobs.s3"), "bucket", Kind::Text),
@@ -113,6 +116,11 @@ pub fn layer_from_env(
                     .parse()
                     .with_context(|| format!("{name} must be a whole number"))?,
             ),
+            Kind::Bool => toml::Value::Boolean(match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => bail!("{name} must be true or false"),
+            }),
         };
         let mut table = &mut root;
         for s in section.into_iter().flat_map(|s| s.split('.')) {
@@ -178,5 +186,14 @@ mod tests {
         assert!(layer_from_env(vars(&[("STUDYVAULT_LISTN", "x")])).is_err());
         assert!(layer_from_env(vars(&[("STUDYVAULT_WORKERS", "many")])).is_err());
         assert!(layer_from_env(vars(&[("STUDYVAULT_CONFIG", "x.toml")])).is_ok());
+        assert!(layer_from_env(vars(&[("STUDYVAULT_BLOBS_SEGMENTS", "maybe")])).is_err());
+    }
+
+    #[test]
+    fn switches_are_read_as_booleans() {
+        let (layer, _) = layer_from_env(vars(&[("STUDYVAULT_BLOBS_SEGMENTS", "False")])).unwrap();
+        assert_eq!(layer.blobs.segments, Some(false));
+        let (layer, _) = layer_from_env(vars(&[("STUDYVAULT_BLOBS_SEGMENTS", "on")])).unwrap();
+        assert_eq!(layer.blobs.segments, Some(true));
     }
 }

@@ -114,14 +114,6 @@ pub fn open_vault(
         .url
         .as_ref()
         .filter(|_| config.meta.is_postgres());
-    if url.is_none() && !config.blobs.is_s3() {
-        return sv_vault::Vault::open(data, vault_config).with_context(|| {
-            format!(
-                "could not open the data directory '{}' (is another server using it?)",
-                data.display()
-            )
-        });
-    }
     let meta: Arc<dyn sv_meta::MetaStore> = match url {
         Some(url) => Arc::new(
             sv_meta::PgMetaStore::open(url.expose().trim(), config.meta.postgres.pool_size)
