@@ -1,11 +1,15 @@
 //! `studyvault bench`: a load benchmark of studyvault against Orthanc, both on loopback with
-//! temporary directories, same synthetic CT slices, same client.
+//! data directories on the disk of `--dir` (the current directory by default, never a RAM
+//! disk unless asked), same synthetic images, same client.
 //!
-//! Prints CT ingest instances/s with 1, 2 and 4 clients (fsync on, previews made), preview
-//! GET requests/s with p50/p99 latency at 1..64 connections, and each server's peak RSS,
-//! with the ratios against the targets (ingest ≥ 2× Orthanc, previews ≥ 30× Orthanc,
-//! RSS < 200 MB). Installs nothing: without Orthanc it says how to get it and measures
-//! studyvault alone.
+//! Prints CT ingest instances/s with 1, 2 and 4 clients (fsync on, previews made) with each
+//! server's CPU per instance, the file-system calls one instance costs each server (strace),
+//! radiograph ingest MB/s, a zipped 200-slice CD upload, preview GET requests/s with p50/p99
+//! latency at 1..64 connections, and each server's peak RSS, with the ratios against the
+//! targets (ingest ≥ 1.5× Orthanc with one client and 2× with more, radiographs ≥ 1.2×, the
+//! zip ≥ 2×, previews ≥ 30×, RSS < 200 MB). `--before` adds a studyvault whose small blobs
+//! are files of their own (`blobs.segments = false`, the write path before layout 2).
+//! Installs nothing: without Orthanc it says how to get it and measures studyvault alone.
 //!
 //! The DICOMweb phases (issue 9): STOW-RS ingest beside the native multipart upload of the
 //! same bodies (target within 10 %), WADO-RS series retrieval MB/s (target ≥ 2× Orthanc) and
@@ -18,6 +22,8 @@ mod load;
 mod report;
 mod servers;
 pub mod synth;
+mod syscalls;
+mod uploads;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,7 +33,7 @@ use anyhow::Context;
 use crate::client::Reply;
 use crate::secret::Secret;
 use load::Target;
-use report::Figures;
+use report::{Figures, IngestFigures};
 use servers::Server;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -44,6 +50,26 @@ pub struct BenchArgs {
     /// Seconds each preview step runs, per server.
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
+    /// Radiographs (2500×3000, 16-bit, about 15 MB) sent per radiograph step.
+    #[arg(long, default_value_t = 20)]
+    pub radiographs: usize,
+    /// Client counts for the radiograph steps.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub radiograph_clients: Vec<usize>,
+    /// CT slices in the zipped CD of the zip phase.
+    #[arg(long, default_value_t = 200)]
+    pub zip_instances: usize,
+    /// CT slices ingested under strace in the syscalls phase, per server.
+    #[arg(long, default_value_t = 50)]
+    pub syscall_instances: usize,
+    /// Also measure studyvault with `blobs.segments = false` (each small blob a file of its
+    /// own, the write path before layout 2): ingest rates and syscalls.
+    #[arg(long)]
+    pub before: bool,
+    /// Directory the servers' data directories are made in (removed afterwards); its disk is
+    /// what is measured [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The Orthanc executable [default: Orthanc on PATH or in /usr/sbin].
     #[arg(long, value_name = "PATH")]
     pub orthanc: Option<PathBuf>,
@@ -58,7 +84,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ingest,previews,stow,wado,rendered"
+        default_value = "ingest,syscalls,radiograph,zip,previews,stow,wado,rendered"
     )]
     pub phases: Vec<Phase>,
     /// Instances per multipart/related request in the STOW-RS phase (which sends
@@ -81,6 +107,12 @@ pub struct BenchArgs {
 pub enum Phase {
     /// CT ingest, one instance per request.
     Ingest,
+    /// File-system calls per CT instance, under strace.
+    Syscalls,
+    /// Radiograph ingest, one image per request.
+    Radiograph,
+    /// A zipped CD of CT slices in one request.
+    Zip,
     /// Native preview GETs.
     Previews,
     /// STOW-RS beside the native multipart upload.
@@ -92,7 +124,23 @@ pub enum Phase {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let dir = tempfile_dir()?;
+    let parent = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().context("no current directory")?,
+    };
+    // Absolute: each server runs in the directory, and Orthanc reads paths from its config.
+    let parent = parent
+        .canonicalize()
+        .with_context(|| format!("no directory '{}'", parent.display()))?;
+    let dir = tempfile_dir(&parent)?;
+    if let Some(fs) = filesystem_of(&dir.path)
+        && (fs == "tmpfs" || fs == "ramfs")
+    {
+        eprintln!(
+            "warning: {} is on {fs}: fsync costs nothing there; use --dir on a real disk",
+            dir.path.display()
+        );
+    }
     let orthanc_exe = if args.no_orthanc {
         None
     } else {
@@ -110,8 +158,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let admin = Secret::generate();
     eprintln!("starting studyvault and Orthanc in {}", dir.path.display());
-    let sv = servers::start_studyvault(&dir.path, &admin, args.workers)?;
+    let sv = servers::start_studyvault(&dir.path, &admin, args.workers, true)?;
     let sv_target = studyvault_target(&sv, &admin)?;
+    let before = if args.before {
+        let server = servers::start_studyvault(&dir.path, &admin, args.workers, false)?;
+        let target = studyvault_target(&server, &admin)?;
+        Some((server, target))
+    } else {
+        None
+    };
     let dicomweb_phases = [Phase::Stow, Phase::Wado, Phase::Rendered]
         .iter()
         .any(|p| args.phases.contains(p));
@@ -166,20 +221,77 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let phase = |p: Phase| args.phases.contains(&p);
     for &clients in args.clients.iter().filter(|_| phase(Phase::Ingest)) {
         eprintln!("ingest: {} slices with {clients} clients", args.instances);
-        let slices: Vec<Vec<u8>> = (0..args.instances)
-            .map(|_| sv_series.next_slice().1)
-            .collect();
-        let sv_rate = load::ingest(&sv_target, clients, &slices)?;
-        let o_rate = match &o_target {
-            Some(t) => {
-                let slices: Vec<Vec<u8>> = (0..args.instances)
-                    .map(|_| o_series.next_slice().1)
-                    .collect();
-                Some(load::ingest(t, clients, &slices)?)
+        let (studyvault, studyvault_cpu_ms) =
+            ingest_step(&sv, &sv_target, &mut sv_series, clients, args.instances)?;
+        let (orthanc, orthanc_cpu_ms) = match (&orthanc, &o_target) {
+            (Some(o), Some(t)) => {
+                let (rate, cpu) = ingest_step(o, t, &mut o_series, clients, args.instances)?;
+                (Some(rate), cpu)
             }
+            _ => (None, None),
+        };
+        let (before, before_cpu_ms) = match &before {
+            Some((server, target)) => {
+                let mut series = synth::CtSeries::new()?;
+                let (rate, cpu) =
+                    ingest_step(server, target, &mut series, clients, args.instances)?;
+                (Some(rate), cpu)
+            }
+            None => (None, None),
+        };
+        figures.ingest.push(IngestFigures {
+            clients,
+            studyvault,
+            orthanc,
+            before,
+            studyvault_cpu_ms,
+            orthanc_cpu_ms,
+            before_cpu_ms,
+        });
+    }
+    if phase(Phase::Syscalls) {
+        match syscalls::find_strace() {
+            None => figures
+                .skipped
+                .push("syscalls: strace is not installed (`apt-get install -y strace`)".into()),
+            Some(strace) => {
+                let n = args.syscall_instances.max(1);
+                eprintln!("syscalls: {n} slices per server under strace");
+                let mut servers: Vec<(&Server, &Target)> = vec![(&sv, &sv_target)];
+                if let Some((server, target)) = &before {
+                    servers.push((server, target));
+                }
+                if let (Some(o), Some(t)) = (&orthanc, &o_target) {
+                    servers.push((o, t));
+                }
+                for (server, target) in servers {
+                    let counts = syscalls::count(&strace, server, target, n, &dir.path)?;
+                    figures.syscalls.push((server.name, counts));
+                }
+            }
+        }
+    }
+    for &clients in args
+        .radiograph_clients
+        .iter()
+        .filter(|_| phase(Phase::Radiograph))
+    {
+        let n = args.radiographs.max(1);
+        eprintln!("radiographs: {n} with {clients} clients");
+        let sv_rate = uploads::radiographs(&sv_target, &mut sv_series, n, clients)?;
+        let o_rate = match &o_target {
+            Some(t) => Some(uploads::radiographs(t, &mut o_series, n, clients)?),
             None => None,
         };
-        figures.ingest.push((clients, sv_rate, o_rate));
+        figures
+            .radiographs
+            .push((clients, sv_rate / 1e6, o_rate.map(|r| r / 1e6)));
+        figures.radiograph_bytes = sv_series.next_radiograph().1.len();
+    }
+    if phase(Phase::Zip) {
+        let n = args.zip_instances.max(1);
+        eprintln!("zip: a CD of {n} slices in one request");
+        figures.zip = Some(uploads::zip_upload(&sv_target, o_target.as_ref(), n)?);
     }
     let step = Duration::from_secs_f64(args.seconds.max(0.1));
     for &conns in args.connections.iter().filter(|_| phase(Phase::Previews)) {
@@ -257,8 +369,43 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     figures.slice_bytes = synth::ct_slice("1", "1", "1", 1).len();
     print!("{}", figures.table());
     drop(orthanc);
+    drop(before);
     drop(sv);
     Ok(())
+}
+
+/// One CT ingest step: fresh slices of `series`, sent by `clients` clients. Returns
+/// instances/s and the server's CPU milliseconds per instance.
+fn ingest_step(
+    server: &Server,
+    target: &Target,
+    series: &mut synth::CtSeries,
+    clients: usize,
+    instances: usize,
+) -> anyhow::Result<(f64, Option<f64>)> {
+    let slices: Vec<Vec<u8>> = (0..instances).map(|_| series.next_slice().1).collect();
+    let cpu_before = server.cpu_seconds();
+    let rate = load::ingest(target, clients, &slices)?;
+    let cpu = match (cpu_before, server.cpu_seconds()) {
+        (Some(a), Some(b)) => Some((b - a) * 1e3 / instances as f64),
+        _ => None,
+    };
+    Ok((rate, cpu))
+}
+
+/// The file system type (`ext4`, `tmpfs`) `path` is on, from the longest matching mount.
+fn filesystem_of(path: &std::path::Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, at, fs) = (f.next()?, f.next()?, f.next()?);
+            path.starts_with(at).then(|| (at.len(), fs.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, fs)| fs)
 }
 
 /// A temporary directory removed on drop (the servers are dropped, so stopped, first).
@@ -272,11 +419,11 @@ impl Drop for TempDir {
     }
 }
 
-fn tempfile_dir() -> anyhow::Result<TempDir> {
+fn tempfile_dir(parent: &std::path::Path) -> anyhow::Result<TempDir> {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let name: String = r.iter().map(|b| format!("{b:02x}")).collect();
-    let path = std::env::temp_dir().join(format!("studyvault-bench-{name}"));
+    let path = parent.join(format!("studyvault-bench-{name}"));
     std::fs::create_dir_all(&path)
         .with_context(|| format!("could not create '{}'", path.display()))?;
     Ok(TempDir { path })

@@ -20,6 +20,10 @@ pub struct Server {
 }
 
 impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Peak resident memory so far (VmHWM), in bytes.
     pub fn peak_rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -78,15 +82,23 @@ fn log_file(dir: &Path, name: &str) -> anyhow::Result<(std::fs::File, PathBuf)> 
     Ok((std::fs::File::create(&path)?, path))
 }
 
-/// Starts this very binary as `studyvault serve` on a fresh data directory.
+/// Starts this very binary as `studyvault serve` on a fresh data directory; with `segments`
+/// false, its small blobs are files of their own, as before the segment layout (the bench's
+/// "before").
 pub fn start_studyvault(
     dir: &Path,
     admin: &Secret,
     workers: Option<usize>,
+    segments: bool,
 ) -> anyhow::Result<Server> {
     let port = free_port()?;
     let exe = std::env::current_exe().context("cannot find the studyvault executable")?;
-    let (log, log_path) = log_file(dir, "studyvault")?;
+    let (name, tag) = if segments {
+        ("studyvault", "studyvault")
+    } else {
+        ("studyvault (files)", "studyvault-files")
+    };
+    let (log, log_path) = log_file(dir, tag)?;
     let mut cmd = Command::new(exe);
     for (name, _) in std::env::vars() {
         if name.starts_with("STUDYVAULT_") {
@@ -96,10 +108,11 @@ pub fn start_studyvault(
     if let Some(w) = workers {
         cmd.env("STUDYVAULT_WORKERS", w.to_string());
     }
+    cmd.env("STUDYVAULT_BLOBS_SEGMENTS", segments.to_string());
     let child = cmd
         .arg("serve")
         .arg("--data")
-        .arg(dir.join("studyvault-data"))
+        .arg(dir.join(format!("{tag}-data")))
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .env("STUDYVAULT_ADMIN_TOKEN", admin.expose())
@@ -111,7 +124,7 @@ pub fn start_studyvault(
         .spawn()
         .context("could not start studyvault serve")?;
     let mut server = Server {
-        name: "studyvault",
+        name,
         base: format!("http://127.0.0.1:{port}"),
         child,
         log: log_path,

@@ -1,6 +1,8 @@
-//! Synthetic CT slices for the load bench: 512×512 signed 16-bit, explicit VR little endian
-//! Part 10 files with a body-like phantom and noise, so previews and JPEG encoding do real
-//! work. Names and ids are invented (`Bench^Synthetic`); no real patient data.
+//! Synthetic images for the load bench, explicit VR little endian Part 10 files: CT slices
+//! (512×512 signed 16-bit, a body-like phantom with noise) and digital radiographs
+//! (2500×3000, 12 bits stored, a chest-like gradient with noise), so previews and JPEG
+//! encoding do real work. Names and ids are invented (`Bench^Synthetic`); no real patient
+//! data.
 
 /// A study of synthetic slices: one study and series UID, fresh SOP UIDs per call.
 #[derive(Debug, Clone)]
@@ -12,6 +14,7 @@ pub struct CtSeries {
 }
 
 const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+const DX_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.1.1";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 pub const SIZE: usize = 512;
 
@@ -37,17 +40,70 @@ impl CtSeries {
         let bytes = ct_slice(&self.study_uid, &self.series_uid, &sop, self.next);
         (sop, bytes)
     }
+
+    /// The next radiograph of the series (a DX image, 2500 columns × 3000 rows): its SOP
+    /// Instance UID and Part 10 bytes (about 15 MB).
+    pub fn next_radiograph(&mut self) -> (String, Vec<u8>) {
+        self.next += 1;
+        let sop = format!("{}.3.{}", self.root, self.next);
+        let image = Image {
+            sop_class: DX_IMAGE_STORAGE,
+            modality: "DX",
+            rows: RADIOGRAPH_ROWS,
+            columns: RADIOGRAPH_COLUMNS,
+            bits_stored: 12,
+            signed: false,
+            window: ("2048", "4096"),
+            rescale_intercept: "0",
+            pixels: radiograph_pixels(self.next),
+        };
+        let bytes = part10(&image, &self.study_uid, &self.series_uid, &sop, self.next);
+        (sop, bytes)
+    }
 }
+
+pub const RADIOGRAPH_ROWS: usize = 3000;
+pub const RADIOGRAPH_COLUMNS: usize = 2500;
 
 /// One slice as a Part 10 file.
 pub fn ct_slice(study: &str, series: &str, sop: &str, number: u32) -> Vec<u8> {
-    let mut ds = Vec::with_capacity(SIZE * SIZE * 2 + 2048);
+    let image = Image {
+        sop_class: CT_IMAGE_STORAGE,
+        modality: "CT",
+        rows: SIZE,
+        columns: SIZE,
+        bits_stored: 16,
+        signed: true,
+        window: ("40", "400"),
+        rescale_intercept: "-1024",
+        pixels: pixels(number),
+    };
+    part10(&image, study, series, sop, number)
+}
+
+/// What differs between the synthetic modalities.
+struct Image {
+    sop_class: &'static str,
+    modality: &'static str,
+    rows: usize,
+    columns: usize,
+    bits_stored: u16,
+    signed: bool,
+    /// Window center and width.
+    window: (&'static str, &'static str),
+    rescale_intercept: &'static str,
+    /// 16 bits per pixel, little endian.
+    pixels: Vec<u8>,
+}
+
+fn part10(image: &Image, study: &str, series: &str, sop: &str, number: u32) -> Vec<u8> {
+    let mut ds = Vec::with_capacity(image.pixels.len() + 2048);
     let n = number.to_string();
-    short(&mut ds, 0x0008, 0x0016, b"UI", CT_IMAGE_STORAGE.as_bytes());
+    short(&mut ds, 0x0008, 0x0016, b"UI", image.sop_class.as_bytes());
     short(&mut ds, 0x0008, 0x0018, b"UI", sop.as_bytes());
     short(&mut ds, 0x0008, 0x0020, b"DA", b"20260101");
     short(&mut ds, 0x0008, 0x0030, b"TM", b"120000");
-    short(&mut ds, 0x0008, 0x0060, b"CS", b"CT");
+    short(&mut ds, 0x0008, 0x0060, b"CS", image.modality.as_bytes());
     short(&mut ds, 0x0008, 0x1030, b"LO", b"Synthetic bench study");
     short(&mut ds, 0x0010, 0x0010, b"PN", b"Bench^Synthetic");
     short(&mut ds, 0x0010, 0x0020, b"LO", b"BENCH-0001");
@@ -57,28 +113,58 @@ pub fn ct_slice(study: &str, series: &str, sop: &str, number: u32) -> Vec<u8> {
     short(&mut ds, 0x0020, 0x0013, b"IS", n.as_bytes());
     short(&mut ds, 0x0028, 0x0002, b"US", &1u16.to_le_bytes());
     short(&mut ds, 0x0028, 0x0004, b"CS", b"MONOCHROME2");
-    short(&mut ds, 0x0028, 0x0010, b"US", &(SIZE as u16).to_le_bytes());
-    short(&mut ds, 0x0028, 0x0011, b"US", &(SIZE as u16).to_le_bytes());
+    short(
+        &mut ds,
+        0x0028,
+        0x0010,
+        b"US",
+        &(image.rows as u16).to_le_bytes(),
+    );
+    short(
+        &mut ds,
+        0x0028,
+        0x0011,
+        b"US",
+        &(image.columns as u16).to_le_bytes(),
+    );
     short(&mut ds, 0x0028, 0x0030, b"DS", b"0.7\\0.7");
     short(&mut ds, 0x0028, 0x0100, b"US", &16u16.to_le_bytes());
-    short(&mut ds, 0x0028, 0x0101, b"US", &16u16.to_le_bytes());
-    short(&mut ds, 0x0028, 0x0102, b"US", &15u16.to_le_bytes());
-    short(&mut ds, 0x0028, 0x0103, b"US", &1u16.to_le_bytes());
-    short(&mut ds, 0x0028, 0x1050, b"DS", b"40");
-    short(&mut ds, 0x0028, 0x1051, b"DS", b"400");
-    short(&mut ds, 0x0028, 0x1052, b"DS", b"-1024");
+    short(
+        &mut ds,
+        0x0028,
+        0x0101,
+        b"US",
+        &image.bits_stored.to_le_bytes(),
+    );
+    short(
+        &mut ds,
+        0x0028,
+        0x0102,
+        b"US",
+        &(image.bits_stored - 1).to_le_bytes(),
+    );
+    short(
+        &mut ds,
+        0x0028,
+        0x0103,
+        b"US",
+        &u16::from(image.signed).to_le_bytes(),
+    );
+    short(&mut ds, 0x0028, 0x1050, b"DS", image.window.0.as_bytes());
+    short(&mut ds, 0x0028, 0x1051, b"DS", image.window.1.as_bytes());
+    short(
+        &mut ds,
+        0x0028,
+        0x1052,
+        b"DS",
+        image.rescale_intercept.as_bytes(),
+    );
     short(&mut ds, 0x0028, 0x1053, b"DS", b"1");
-    long(&mut ds, 0x7FE0, 0x0010, b"OW", &pixels(number));
+    long(&mut ds, 0x7FE0, 0x0010, b"OW", &image.pixels);
 
     let mut meta = Vec::new();
     long(&mut meta, 0x0002, 0x0001, b"OB", &[0, 1]);
-    short(
-        &mut meta,
-        0x0002,
-        0x0002,
-        b"UI",
-        CT_IMAGE_STORAGE.as_bytes(),
-    );
+    short(&mut meta, 0x0002, 0x0002, b"UI", image.sop_class.as_bytes());
     short(&mut meta, 0x0002, 0x0003, b"UI", sop.as_bytes());
     short(&mut meta, 0x0002, 0x0010, b"UI", EXPLICIT_LE.as_bytes());
     short(&mut meta, 0x0002, 0x0012, b"UI", b"2.25.1234567890");
@@ -120,6 +206,34 @@ fn pixels(number: u32) -> Vec<u8> {
                 _ => 40,
             };
             let v = (hu + noise + 1024) as i16;
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// 12-bit values: brighter towards the middle (a mediastinum), two darker lung fields,
+/// horizontal rib bands, and noise; shifted a little with the image number.
+fn radiograph_pixels(number: u32) -> Vec<u8> {
+    let (rows, cols) = (RADIOGRAPH_ROWS, RADIOGRAPH_COLUMNS);
+    let mut out = Vec::with_capacity(rows * cols * 2);
+    let mut state = 0xD1B5_4A32_D192_ED03u64 ^ u64::from(number);
+    let shift = (number % 16) as usize * 8;
+    for y in 0..rows {
+        let rib = if ((y + shift) / 90).is_multiple_of(2) {
+            180
+        } else {
+            0
+        };
+        for x in 0..cols {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state % 97) as i32 - 48;
+            let from_middle = (x as i32 - cols as i32 / 2).abs();
+            let lung = (400..1000).contains(&from_middle) && (500..2400).contains(&y);
+            let base = if lung { 900 + rib } else { 2600 - from_middle };
+            let v = (base + noise).clamp(0, 4095) as u16;
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
@@ -171,5 +285,21 @@ mod tests {
         assert_eq!(preview.format, sv_dicom::PreviewFormat::Jpeg);
         let (_, second) = series.next_slice();
         assert_ne!(bytes, second);
+    }
+
+    #[test]
+    fn radiographs_parse_and_render_as_dx() {
+        let mut series = CtSeries::new().unwrap();
+        let (sop, bytes) = series.next_radiograph();
+        let parsed = sv_dicom::parse(&bytes, &sv_dicom::Limits::default()).unwrap();
+        let summary = parsed.summary();
+        assert_eq!(summary.sop_instance_uid, sop);
+        assert_eq!(summary.modality.as_deref(), Some("DX"));
+        assert_eq!(summary.rows, Some(RADIOGRAPH_ROWS as u16));
+        assert_eq!(summary.columns, Some(RADIOGRAPH_COLUMNS as u16));
+        let preview = parsed
+            .render_preview(&sv_dicom::PreviewOptions::default())
+            .unwrap();
+        assert!(preview.width.min(preview.height) >= 500);
     }
 }
