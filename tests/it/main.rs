@@ -15,6 +15,8 @@ mod gc;
 mod http;
 mod lifecycle;
 mod mail;
+#[cfg(feature = "s3")]
+mod migrate;
 mod rendered;
 mod server;
 mod tour;

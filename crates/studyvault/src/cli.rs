@@ -1,4 +1,5 @@
-//! The command line: `studyvault serve | config | record | upload | export | fsck | gc | bench`.
+//! The command line: `studyvault serve | config | record | upload | export | fsck | gc | migrate |
+//! bench`.
 
 use std::path::PathBuf;
 
@@ -41,6 +42,10 @@ pub enum Command {
     Fsck(DataArgs),
     /// Delete the blobs no metadata refers to, in a stopped data directory.
     Gc(DataArgs),
+    /// Copy a stopped embedded store (its records, things, versions, blobs, tokens, shares)
+    /// into the deployment another configuration names (metadata on PostgreSQL, blobs in S3),
+    /// verify both sides and report; run it again to resume.
+    Migrate(MigrateArgs),
     /// Load benchmark: studyvault against Orthanc on loopback (ingest, previews, memory).
     Bench(crate::bench::BenchArgs),
 }
@@ -154,6 +159,21 @@ pub struct UploadArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+/// `studyvault migrate`: the source is the configured data directory, as for `fsck`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The destination's configuration file: `[meta] backend = "postgres"`, and `[blobs]
+    /// backend = "s3"` (or blobs under another data directory). It is read alone: the
+    /// STUDYVAULT_* environment and the flags configure the source.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Blobs copied at once.
+    #[arg(long, short = 'j', default_value_t = 4)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod config_env;
 mod export;
 mod maintenance;
 mod meta_backend;
+mod migrate;
 mod public_url;
 mod record;
 mod secret;
@@ -79,6 +80,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let loaded = load(file, &args.layer())?;
             init_logs("warn");
             maintenance::gc(&loaded.config)?;
+        }
+        Command::Migrate(args) => {
+            let loaded = load(file, &args.data.layer())?;
+            init_logs("warn");
+            return migrate::run(&args, &loaded.config);
         }
         Command::Bench(args) => {
             init_logs("warn");

@@ -43,6 +43,8 @@ mod fsck;
 mod invalidation;
 mod keys;
 #[cfg(feature = "postgres")]
+mod migrate;
+#[cfg(feature = "postgres")]
 mod pg_store;
 mod query;
 mod sled_store;
@@ -55,6 +57,11 @@ pub use error::{EngineError, MetaError};
 pub use feed::{Change, ChangeOp, ChangePage};
 pub use fsck::{FsckProblem, FsckReport, fsck};
 pub use invalidation::{Invalidation, InvalidationSink};
+#[cfg(feature = "postgres")]
+pub use migrate::{
+    CopyProgress, CopyReport, MigrateError, Mismatch, RecordOutcome, RowCounts, VerifyReport,
+    copy_to_postgres, verify_copy,
+};
 #[cfg(feature = "postgres")]
 pub use pg_store::{DEFAULT_POOL_SIZE, PG_SCHEMA_VERSION, PgMetaStore};
 pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};

@@ -54,6 +54,7 @@ use sv_model::{BlobId, RecordId};
 
 use crate::MetaError;
 pub(crate) use notify::notify;
+pub(crate) use things::state_code;
 
 pub use schema::PG_SCHEMA_VERSION;
 

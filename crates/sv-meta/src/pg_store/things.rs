@@ -12,7 +12,8 @@ use crate::feed::ChangeOp;
 use crate::thing_rules::{check_unique_names, keeps_content};
 use crate::{Invalidation, MetaError, ThingUpdate};
 
-fn state_code(s: ThingState) -> i16 {
+/// The `state` column of a thing (also written by the copy from sled, `crate::migrate`).
+pub(crate) fn state_code(s: ThingState) -> i16 {
     match s {
         ThingState::Active => 0,
         ThingState::Deleted => 1,
