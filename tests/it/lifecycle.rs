@@ -116,3 +116,19 @@ fn a_body_that_stalls_past_the_idle_timeout_is_refused_and_the_server_goes_on() 
     let list = server.get(&format!("/v1/records/{rid}/studies"), Some(&token));
     assert_eq!(list.json().as_array().unwrap().len(), 0);
 }
+
+/// `serve` starts itself again with glibc's mmap threshold fixed (crates/studyvault/src/malloc.rs),
+/// keeping its process id: the running server's own environment carries the setting.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_runs_with_glibc_mmap_threshold_fixed() {
+    let server = Server::start();
+    let environ = std::fs::read(format!("/proc/{}/environ", server.pid())).unwrap();
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|v| v == b"MALLOC_MMAP_THRESHOLD_=4194304"),
+        "the server runs without the fixed threshold"
+    );
+    assert_eq!(server.get("/healthz", None).status, 200);
+}

@@ -159,6 +159,11 @@ impl Server {
         child.wait().expect("reaped");
     }
 
+    /// The server's process id (the same after `serve` restarts itself, see `malloc.rs`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -13,6 +13,7 @@ mod config;
 mod config_env;
 mod export;
 mod maintenance;
+mod malloc;
 mod meta_backend;
 mod migrate;
 mod public_url;
@@ -56,6 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let file = cli.config.as_deref();
     match cli.command {
         Command::Serve(args) => {
+            // First, while the process has one thread.
+            malloc::fix_mmap_threshold();
             let loaded = load(file, &args.layer())?;
             init_logs(&loaded.config.log);
             serve::run(loaded)?;
