@@ -17,6 +17,8 @@ mod lifecycle;
 mod mail;
 #[cfg(feature = "s3")]
 mod migrate;
+#[cfg(feature = "s3")]
+mod nodes;
 mod rendered;
 mod server;
 mod tour;
