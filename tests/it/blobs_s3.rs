@@ -11,23 +11,7 @@ use crate::server::{Options, Server, fixture, studyvault};
 fn a_server_on_s3_and_postgres_keeps_no_store_under_its_data_directory() {
     let db = sv_testkit::pg::database();
     let s3 = sv_testkit::garage::target();
-    let env: Vec<(String, String)> = [
-        ("STUDYVAULT_META_BACKEND", "postgres"),
-        ("STUDYVAULT_META_POSTGRES_URL", db.url()),
-        ("STUDYVAULT_BLOBS_BACKEND", "s3"),
-        ("STUDYVAULT_BLOBS_S3_ENDPOINT", &s3.endpoint),
-        ("STUDYVAULT_BLOBS_S3_REGION", &s3.region),
-        ("STUDYVAULT_BLOBS_S3_BUCKET", &s3.bucket),
-        ("STUDYVAULT_BLOBS_S3_ACCESS_KEY_ID", &s3.access_key_id),
-        (
-            "STUDYVAULT_BLOBS_S3_SECRET_ACCESS_KEY",
-            &s3.secret_access_key,
-        ),
-        ("STUDYVAULT_BLOBS_S3_PREFIX", &s3.prefix),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let env = sv_testkit::node_env(&db, &s3);
     let mut server = Server::start_with(Options {
         env: env.clone(),
         ..Options::default()

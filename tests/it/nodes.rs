@@ -40,23 +40,7 @@ impl Nodes {
     fn start() -> Nodes {
         let db = sv_testkit::pg::database();
         let s3 = sv_testkit::garage::target();
-        let env: Vec<(String, String)> = [
-            ("STUDYVAULT_META_BACKEND", "postgres"),
-            ("STUDYVAULT_META_POSTGRES_URL", db.url()),
-            ("STUDYVAULT_BLOBS_BACKEND", "s3"),
-            ("STUDYVAULT_BLOBS_S3_ENDPOINT", &s3.endpoint),
-            ("STUDYVAULT_BLOBS_S3_REGION", &s3.region),
-            ("STUDYVAULT_BLOBS_S3_BUCKET", &s3.bucket),
-            ("STUDYVAULT_BLOBS_S3_ACCESS_KEY_ID", &s3.access_key_id),
-            (
-                "STUDYVAULT_BLOBS_S3_SECRET_ACCESS_KEY",
-                &s3.secret_access_key,
-            ),
-            ("STUDYVAULT_BLOBS_S3_PREFIX", &s3.prefix),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let env = sv_testkit::node_env(&db, &s3);
         let work = tempfile::tempdir().unwrap();
         let a_data = work.path().join("node-a");
         let a = node(&env, &a_data);

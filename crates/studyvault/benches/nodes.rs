@@ -66,12 +66,12 @@ fn main() {
         Deployment::start(
             "PG + S3, one node",
             &[dir.join("one")],
-            &cluster(&db_one, &s3_one),
+            &sv_testkit::node_env(&db_one, &s3_one),
         ),
         Deployment::start(
             "PG + S3, two nodes",
             &[dir.join("two-a"), dir.join("two-b")],
-            &cluster(&db_two, &s3_two),
+            &sv_testkit::node_env(&db_two, &s3_two),
         ),
     ];
 
@@ -123,30 +123,6 @@ fn main() {
     }
     drop(deployments); // the nodes stop before their databases go
     drop((db_one, db_two));
-}
-
-/// The settings of a node on `db` and `s3`.
-fn cluster(
-    db: &sv_testkit::pg::PgDatabase,
-    s3: &sv_testkit::garage::S3Target,
-) -> Vec<(String, String)> {
-    [
-        ("STUDYVAULT_META_BACKEND", "postgres"),
-        ("STUDYVAULT_META_POSTGRES_URL", db.url()),
-        ("STUDYVAULT_BLOBS_BACKEND", "s3"),
-        ("STUDYVAULT_BLOBS_S3_ENDPOINT", &s3.endpoint),
-        ("STUDYVAULT_BLOBS_S3_REGION", &s3.region),
-        ("STUDYVAULT_BLOBS_S3_BUCKET", &s3.bucket),
-        ("STUDYVAULT_BLOBS_S3_ACCESS_KEY_ID", &s3.access_key_id),
-        (
-            "STUDYVAULT_BLOBS_S3_SECRET_ACCESS_KEY",
-            &s3.secret_access_key,
-        ),
-        ("STUDYVAULT_BLOBS_S3_PREFIX", &s3.prefix),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
 }
 
 fn count_from_env(name: &str, default: usize) -> usize {

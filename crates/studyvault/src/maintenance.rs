@@ -22,12 +22,7 @@ pub fn open_stopped(config: &Config) -> anyhow::Result<sv_vault::Vault> {
     if !data.join("meta").is_dir() {
         bail!("'{}' holds no studyvault data", data.display());
     }
-    let opened = if config.blobs.is_s3() {
-        crate::meta_backend::open_vault(config, config.vault_config()?)
-    } else {
-        sv_vault::Vault::open(data, config.vault_config()?).map_err(anyhow::Error::from)
-    };
-    opened.with_context(|| {
+    crate::meta_backend::open_vault(config, config.vault_config()?).with_context(|| {
         format!(
             "could not open '{}' (is a server running on it? stop it first)",
             data.display()

@@ -11,7 +11,7 @@
 /// The variable glibc reads, and the threshold: above a CT slice (0.5 MB) and a preview,
 /// below a radiograph or a multi-frame instance.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub const MMAP_THRESHOLD: (&str, &str) = ("MALLOC_MMAP_THRESHOLD_", "4194304");
+const MMAP_THRESHOLD: (&str, &str) = ("MALLOC_MMAP_THRESHOLD_", "4194304");
 
 /// Replaces this process with itself, the threshold set (returns only if that failed, or
 /// was not needed).

@@ -278,15 +278,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     {
         let n = args.radiographs.max(1);
         eprintln!("radiographs: {n} with {clients} clients");
-        let sv_rate = uploads::radiographs(&sv_target, &mut sv_series, n, clients)?;
+        let (sv_rate, image_bytes) = uploads::radiographs(&sv_target, &mut sv_series, n, clients)?;
         let o_rate = match &o_target {
-            Some(t) => Some(uploads::radiographs(t, &mut o_series, n, clients)?),
+            Some(t) => Some(uploads::radiographs(t, &mut o_series, n, clients)?.0),
             None => None,
         };
         figures
             .radiographs
             .push((clients, sv_rate / 1e6, o_rate.map(|r| r / 1e6)));
-        figures.radiograph_bytes = sv_series.next_radiograph().1.len();
+        figures.radiograph_bytes = image_bytes;
     }
     if phase(Phase::Zip) {
         let n = args.zip_instances.max(1);
@@ -472,10 +472,7 @@ fn dicomweb_plugin_loaded(o: &Server) -> bool {
 }
 
 fn studyvault_stored(reply: &Reply) -> bool {
-    let mut statuses = std::collections::BTreeMap::new();
-    if let Ok(v) = reply.json() {
-        crate::upload::count_statuses(&v, &mut statuses);
-    }
+    let statuses = uploads::upload_statuses(reply);
     reply.is_success() && statuses.get("stored") == Some(&1) && statuses.len() == 1
 }
 

@@ -138,10 +138,15 @@ pub fn find_orthanc(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return p.is_file().then(|| p.to_path_buf());
     }
+    find_on_path("Orthanc", &["/usr/sbin", "/usr/bin"])
+}
+
+/// The executable `name` on PATH, else in one of `also`.
+pub fn find_on_path(name: &str, also: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
-        .map(|d| d.join("Orthanc"))
+        .chain(also.iter().map(PathBuf::from))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 

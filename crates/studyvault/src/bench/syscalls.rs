@@ -34,11 +34,7 @@ pub struct Counts {
 
 /// The `strace` executable, if installed.
 pub fn find_strace() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|d| d.join("strace"))
-        .find(|p| p.is_file())
+    super::servers::find_on_path("strace", &["/usr/bin"])
 }
 
 /// Traces `server` while `instances` fresh CT slices are ingested through `target` by one

@@ -11,17 +11,18 @@ use super::load::{self, Target};
 use super::synth::CtSeries;
 use crate::client::Reply;
 
-/// Radiograph ingest with `clients` clients: bytes sent per second, each request one image.
+/// Radiograph ingest with `clients` clients, each request one image: bytes sent per second,
+/// and the bytes of one image.
 pub fn radiographs(
     target: &Target,
     series: &mut CtSeries,
     count: usize,
     clients: usize,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, usize)> {
     let images: Vec<Vec<u8>> = (0..count).map(|_| series.next_radiograph().1).collect();
-    let bytes: usize = images.iter().map(Vec::len).sum();
+    let per_image = images.iter().map(Vec::len).sum::<usize>() / images.len().max(1);
     let per_second = load::ingest(target, clients, &images)?;
-    Ok(per_second * (bytes as f64 / images.len() as f64))
+    Ok((per_second * per_image as f64, per_image))
 }
 
 /// A zip of `count` CT slices, deflated, as a CD export's files would be.
@@ -71,11 +72,16 @@ pub fn send_zip(
 
 /// Instances studyvault's upload report says it stored.
 pub fn studyvault_stored(reply: &Reply) -> usize {
+    upload_statuses(reply).get("stored").copied().unwrap_or(0)
+}
+
+/// How many instances of studyvault's upload report have each status.
+pub fn upload_statuses(reply: &Reply) -> std::collections::BTreeMap<String, usize> {
     let mut statuses = std::collections::BTreeMap::new();
     if let Ok(v) = reply.json() {
         crate::upload::count_statuses(&v, &mut statuses);
     }
-    statuses.get("stored").copied().unwrap_or(0)
+    statuses
 }
 
 /// Instances Orthanc's answer to a zip lists as stored: an array of `{"Status": "Success"}`.

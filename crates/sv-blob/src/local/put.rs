@@ -42,38 +42,13 @@ impl LocalBlobStore {
     }
 
     /// [`crate::BlobStore::put_bytes_unsynced`]: a small blob new to the store is appended to
-    /// the segment log and its writeback started, without waiting for it; everything else
-    /// (a big blob, a dedup, a heal) is stored durably at once.
+    /// the segment log without waiting for its sync; everything else (a big blob, a dedup, a
+    /// heal) is stored durably at once.
     pub(super) fn put_unsynced(&self, bytes: &[u8]) -> Result<UnsyncedPut, BlobError> {
         if !self.small_blobs_in_segments || bytes.len() as u64 > self.whole_verify_max {
             return self.put_stream(&mut &bytes[..]).map(UnsyncedPut::durable);
         }
-        let id = BlobId::of(bytes);
-        if self.log.lookup(&id).is_some() {
-            return self.put_small(bytes).map(UnsyncedPut::durable);
-        }
-        let tree = TreeHash {
-            root: id.hash(),
-            len: bytes.len() as u64,
-            cvs: Vec::new(),
-        };
-        if !matches!(self.check_file_copy(&id, &tree)?, FileCopy::Absent) {
-            return self.put_small(bytes).map(UnsyncedPut::durable);
-        }
-        match self.log.append_blob(&id, bytes, Mode::New)? {
-            Appended::New(new) => {
-                trace::after_publish(&new.path);
-                let outcome = PutOutcome {
-                    id,
-                    len: bytes.len() as u64,
-                    created: true,
-                };
-                Ok(UnsyncedPut::pending(outcome, new.loc.sync_point()))
-            }
-            // A racing put appended the same bytes first.
-            Appended::Found(_) => self.put_small(bytes).map(UnsyncedPut::durable),
-            Appended::Skipped => unreachable!("only compaction moves records"),
-        }
+        self.append_small(bytes, false)
     }
 
     /// [`crate::BlobStore::sync_puts`]: waits for a sync that covers each pending put.
@@ -90,6 +65,12 @@ impl LocalBlobStore {
     /// Appends a small blob to the segment log, unless it is stored already (in a segment, or
     /// as a layout-1 file); returns once it is durable.
     fn put_small(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        self.append_small(bytes, true).map(|put| put.outcome)
+    }
+
+    /// [`LocalBlobStore::put_small`], which returns before the sync of a record it appended
+    /// unless `wait` (or a damaged layout-1 copy must go once the record is durable).
+    fn append_small(&self, bytes: &[u8], wait: bool) -> Result<UnsyncedPut, BlobError> {
         let id = BlobId::of(bytes);
         let outcome = |created| PutOutcome {
             id,
@@ -97,7 +78,9 @@ impl LocalBlobStore {
             created,
         };
         if let Some(found) = self.log.lookup(&id) {
-            return self.dedup_record(&id, bytes, found).map(outcome);
+            return self
+                .dedup_record(&id, bytes, found)
+                .map(|created| UnsyncedPut::durable(outcome(created)));
         }
         let tree = TreeHash {
             root: id.hash(),
@@ -105,13 +88,16 @@ impl LocalBlobStore {
             cvs: Vec::new(),
         };
         let damaged_file = match self.check_file_copy(&id, &tree)? {
-            FileCopy::Intact => return Ok(outcome(false)),
+            FileCopy::Intact => return Ok(UnsyncedPut::durable(outcome(false))),
             FileCopy::Damaged => true,
             FileCopy::Absent => false,
         };
         let created = match self.log.append_blob(&id, bytes, Mode::New)? {
             Appended::New(new) => {
                 trace::after_publish(&new.path);
+                if !wait && !damaged_file {
+                    return Ok(UnsyncedPut::pending(outcome(true), new.loc.sync_point()));
+                }
                 self.log.wait_durable(new.loc)?;
                 true
             }
@@ -124,7 +110,7 @@ impl LocalBlobStore {
             // a crash, the file is shadowed again after the next open.
             remove_if_present(&*self.fs, &self.blob_path(&id))?;
         }
-        Ok(outcome(created))
+        Ok(UnsyncedPut::durable(outcome(created)))
     }
 
     /// A put of bytes the index already names: checks the stored copy (a re-upload heals a
