@@ -6,8 +6,8 @@
 use sv_model::study::{InstanceFacts, StudyDigest};
 use sv_model::{
     Audit, BlobId, BlobName, MailId, NamedBlob, OutboxMail, Record, RecordId, SecretHash, Session,
-    Share, ShareEvent, SigninLink, Thing, ThingId, ThingVersion, Timestamp, Token, TokenId,
-    VersionStamp,
+    Share, ShareEvent, SigninLink, Thing, ThingId, ThingState, ThingVersion, Timestamp, Token,
+    TokenId, VersionStamp,
 };
 
 use crate::{
@@ -207,6 +207,26 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
         rid: RecordId,
         sop_uid: &str,
     ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError>;
+    /// What ingest asks before it stores an instance: [`MetaError::RecordNotFound`] if the
+    /// record does not exist, else the instance with this SOP Instance UID if a live study
+    /// holds it (one of a deleted study is new again). This default asks three questions; a
+    /// store across a network answers it with one.
+    fn live_instance(
+        &self,
+        rid: RecordId,
+        sop_uid: &str,
+    ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError> {
+        if self.record(rid)?.is_none() {
+            return Err(MetaError::RecordNotFound(rid));
+        }
+        let Some((tid, facts)) = self.instance(rid, sop_uid)? else {
+            return Ok(None);
+        };
+        let live = self
+            .thing_header(rid, tid)?
+            .is_some_and(|t| t.state == ThingState::Active);
+        Ok(live.then_some((tid, facts)))
+    }
     /// A study's instances, by series UID then SOP Instance UID.
     fn study_instances(&self, rid: RecordId, tid: ThingId)
     -> Result<Vec<InstanceFacts>, MetaError>;

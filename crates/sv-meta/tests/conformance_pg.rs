@@ -175,3 +175,42 @@ fn an_async_worker_may_call_it_inline() {
         .expect("opening on a worker did not panic");
     assert!(matches!(opened.1, Ok(Ok(true))));
 }
+
+/// What issue 12 asks of a new instance: at most three round trips to PostgreSQL, here one
+/// for ingest's question and two for the transaction (`BEGIN`, the lock and the reads; the
+/// writes and `COMMIT`). Counted by the store on a warm connection (statements prepared);
+/// `cargo bench -p studyvault --features s3 --bench nodes` counts them on the wire.
+#[test]
+fn a_new_instance_costs_three_round_trips() {
+    let fx = PgFixture::new();
+    let store = PgMetaStore::open(fx.db.url(), 1).expect("a store of one connection");
+    let rid = record(&store);
+    let up = Audit::now(AuditAction::Updated, None);
+    let ingest = |sop: &str| {
+        let f = facts("7.1", "7.1.1", sop, sop, true);
+        let before = store.round_trips();
+        assert_eq!(store.live_instance(rid, sop).unwrap(), None);
+        let asked = store.round_trips() - before;
+        store.add_instance(rid, &f, false, &up).unwrap();
+        (asked, store.round_trips() - before - asked)
+    };
+    // The first makes the study and prepares the statements.
+    ingest("7.1.1.1");
+    ingest("7.1.1.2");
+    for i in 3..8 {
+        assert_eq!(ingest(&format!("7.1.1.{i}")), (1, 2), "instance {i}");
+    }
+    let tid = store.study_thing(rid, "7.1").unwrap().unwrap();
+    assert_eq!(store.study_instances(rid, tid).unwrap().len(), 7);
+    let digest = store.study_digest(rid, tid).unwrap().unwrap();
+    let thing = store.thing_header(rid, tid).unwrap().unwrap();
+    assert_eq!(
+        digest.version, thing.version,
+        "the digest follows the study"
+    );
+    assert_eq!(
+        store.versions(rid, tid).unwrap().len(),
+        7,
+        "a version per instance"
+    );
+}

@@ -110,7 +110,7 @@ fn each_engine_is_known_by_one_layer() {
         );
         // The PostgreSQL client and its pool: the store, and the test kit that makes throwaway
         // databases for it. The binary only passes a URL.
-        if uses("postgres") || uses("r2d2") {
+        if uses("postgres") || uses("tokio-postgres") || uses("r2d2") {
             assert!(
                 ["sv-meta", "sv-testkit"].contains(&krate),
                 "{krate}: only sv-meta knows PostgreSQL"

@@ -9,7 +9,7 @@ use sv_blob::{BlobId, PutOutcome, UnsyncedPut};
 use sv_dicom::{InstanceSummary, ParsedInstance, Preview};
 use sv_meta::AddInstanceOutcome;
 use sv_model::study::{Code, InstanceFacts, PreviewRef, SeriesAttributes, StudyAttributes};
-use sv_model::{Audit, AuditAction, BlobName, RecordId, ThingState, Timestamp, TokenId};
+use sv_model::{Audit, AuditAction, BlobName, RecordId, Timestamp, TokenId};
 use tracing::{debug, info};
 
 use crate::maintenance::BlobPin;
@@ -137,8 +137,8 @@ impl Vault {
         });
         let (stored, render) = tokio::join!(store, render);
         let ((file, file_pin), (admitted, preview)) = (stored?, render?);
-        drop(bytes);
         // The pins live until the commit that names both blobs has ended.
+        drop(bytes);
         self.run_io(move |v| {
             let committed = v.sync_and_commit(record, admitted, file, preview, &options);
             drop(file_pin);
@@ -155,18 +155,20 @@ impl Vault {
         bytes: &[u8],
         options: &IngestOptions,
     ) -> Result<Result<Admitted, InstanceReport>, VaultError> {
-        // Nothing is stored for a record that does not exist (the commit would fail after
-        // the file and its preview were written).
-        self.require_record(record)?;
         let source = options.source.clone();
+        // A refusal still says first that the record does not exist, if it does not.
+        let refuse = |report: InstanceReport| {
+            self.require_record(record)?;
+            Ok(Err(report))
+        };
         let parsed = match sv_dicom::parse(bytes, &self.inner.config.limits) {
             Ok(parsed) => parsed,
             Err(e) => {
                 debug!(code = e.code(), "instance refused");
-                return Ok(Err(InstanceReport::failed(
+                return refuse(InstanceReport::failed(
                     source,
                     Reason::new(e.code(), e.to_string()),
-                )));
+                ));
             }
         };
         let summary = parsed.summary();
@@ -184,7 +186,7 @@ impl Vault {
         };
         if let Err(reason) = check_uids(summary) {
             report.reason = Some(reason);
-            return Ok(Err(report));
+            return refuse(report);
         }
         if let Some(expected) = &options.expected_study
             && *expected != summary.study_instance_uid
@@ -193,21 +195,22 @@ impl Vault {
                 "study-mismatch",
                 "the instance belongs to another study than the one addressed",
             ));
-            return Ok(Err(report));
+            return refuse(report);
         }
 
+        // One question to the store: does the record exist (nothing is stored for one that
+        // does not: the commit would fail after the file and its preview were written), and
+        // does a live study hold this instance already (one of a deleted study is new again)?
         // Only an instance already stored needs its hash now (the blob store hashes while it
         // writes): a new one is hashed once.
-        // An instance of a deleted study is new again (the store makes a new study thing).
         if let Some((thing, existing)) = self
             .inner
             .meta
-            .instance(record, &summary.sop_instance_uid)?
-            && self
-                .inner
-                .meta
-                .thing_header(record, thing)?
-                .is_some_and(|t| t.state == ThingState::Active)
+            .live_instance(record, &summary.sop_instance_uid)
+            .map_err(|e| match e {
+                sv_meta::MetaError::RecordNotFound(_) => VaultError::RecordNotFound(record),
+                e => e.into(),
+            })?
         {
             let blob_id = BlobId::of(bytes);
             report.blob_id = Some(blob_id);

@@ -5,8 +5,7 @@
 //! decoded value must be the key found), so a value filed under the wrong key stops the copy
 //! rather than landing somewhere else.
 
-use postgres::Transaction;
-use postgres::types::ToSql;
+use crate::pg_store::conn::{Db, Param, Tx};
 use sv_model::{BlobName, RecordId, ThingId};
 
 use super::side::Side;
@@ -98,11 +97,12 @@ fn check_key(t: T, expected: &[u8], found: &[u8]) -> Result<(), MetaError> {
 }
 
 /// Writes one row with the parameters given.
-type PutRow<'p> = dyn FnMut(&[&(dyn ToSql + Sync)]) -> Result<(), MetaError> + 'p;
+type PutRow<'p> = dyn FnMut(&[Param<'_>]) -> Result<(), MetaError> + 'p;
 
-/// Runs one prepared statement per row: a record of many instances is thousands of rows.
+/// Runs one statement per row (prepared once per connection): a record of many instances is
+/// thousands of rows.
 struct Insert<'a, 'b> {
-    tx: &'a mut Transaction<'b>,
+    tx: &'a mut Tx<'b>,
 }
 
 impl Insert<'_, '_> {
@@ -111,11 +111,10 @@ impl Insert<'_, '_> {
         sql: &str,
         each: &mut dyn FnMut(&mut PutRow<'_>) -> Result<(), MetaError>,
     ) -> Result<u64, MetaError> {
-        let statement = self.tx.prepare(sql).map_err(db("prepare a statement in"))?;
         let mut n = 0u64;
         let tx = &mut *self.tx;
         each(&mut |params| {
-            tx.execute(&statement, params).map_err(db("write to"))?;
+            tx.execute(sql, params).map_err(db("write to"))?;
             n += 1;
             Ok(())
         })?;
@@ -126,7 +125,7 @@ impl Insert<'_, '_> {
 /// Writes record `rid` (stored as `value` in sled) with everything it holds. Runs inside the
 /// record's transaction: an error anywhere rolls all of it back.
 pub(super) fn copy_record(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     src: &SledMetaStore,
     rid: RecordId,
     value: &[u8],

@@ -108,7 +108,7 @@ impl PgMetaStore {
                 &[&rid.as_uuid(), &id.as_uuid()],
             )?;
             if n > 0 {
-                notify(tx, Invalidation::Token { record: rid, id })?;
+                notify(tx, Invalidation::Token { record: rid, id });
             }
             Ok(n > 0)
         })

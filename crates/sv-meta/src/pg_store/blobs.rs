@@ -3,16 +3,15 @@
 //! name, cannot disagree with the names, and no row is shared between records (so writers of
 //! different records never wait for each other here).
 
-use postgres::GenericClient;
-use postgres::Transaction;
+use super::conn::{Db, Tx, owned};
 use sv_model::{Audit, BlobId, BlobName, NamedBlob, RecordId, ThingId, VersionStamp};
 
 use super::things::{check_expected, load_live, next_version};
-use super::{PgMetaStore, blob_id, col, exec, lock_record_if_any, rows, to_i64, to_u64};
+use super::{PgMetaStore, blob_id, col, exec, lock_record_if_any, one, rows, to_i64, to_u64};
 use crate::MetaError;
 use crate::feed::ChangeOp;
 
-fn named_blob(row: &postgres::Row, name: BlobName) -> Result<NamedBlob, MetaError> {
+fn named_blob(row: &tokio_postgres::Row, name: BlobName) -> Result<NamedBlob, MetaError> {
     Ok(NamedBlob {
         name,
         content_type: col(row, 0)?,
@@ -26,7 +25,7 @@ fn blob_name(name: &str) -> Result<BlobName, MetaError> {
 }
 
 /// A thing's current named blobs, by name (byte order).
-pub(super) fn named_blobs<C: GenericClient>(
+pub(super) fn named_blobs<C: Db>(
     c: &mut C,
     rid: RecordId,
     tid: ThingId,
@@ -41,34 +40,34 @@ pub(super) fn named_blobs<C: GenericClient>(
 }
 
 /// Names a blob, replacing any blob of that name.
+/// Names a blob (or renames what the name held), with the next statement sent.
 pub(super) fn put_name(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     rid: RecordId,
     tid: ThingId,
     b: &NamedBlob,
 ) -> Result<(), MetaError> {
-    exec(
-        tx,
+    tx.defer(
         "INSERT INTO named_blobs (rid, thing_id, name, content_type, length, blob_id)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (rid, thing_id, name) DO UPDATE
          SET content_type = EXCLUDED.content_type, length = EXCLUDED.length,
              blob_id = EXCLUDED.blob_id",
-        &[
-            &rid.as_uuid(),
-            &tid.as_uuid(),
-            &b.name.as_str(),
-            &b.content_type,
-            &to_i64(b.length, "named blob")?,
-            &b.blob_id.as_bytes().as_slice(),
+        owned![
+            rid.as_uuid(),
+            tid.as_uuid(),
+            b.name.as_str().to_owned(),
+            b.content_type.clone(),
+            to_i64(b.length, "named blob")?,
+            b.blob_id.as_bytes().to_vec(),
         ],
-    )?;
+    );
     Ok(())
 }
 
 /// Removes a name; false when there was none.
 pub(super) fn remove_name(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     rid: RecordId,
     tid: ThingId,
     name: &BlobName,
@@ -153,13 +152,13 @@ impl PgMetaStore {
 
     pub(crate) fn blob_refcount_impl(&self, id: &BlobId) -> Result<u64, MetaError> {
         self.read(|c| {
-            let row = c
-                .query_one(
-                    "SELECT count(*) FROM named_blobs WHERE blob_id = $1",
-                    &[&id.as_bytes().as_slice()],
-                )
-                .map_err(super::db("read from"))?;
-            to_u64(col(&row, 0)?, "named_blobs", "count")
+            let n = one(
+                c,
+                "SELECT count(*) FROM named_blobs WHERE blob_id = $1",
+                &[&id.as_bytes().as_slice()],
+                |row| to_u64(col(row, 0)?, "named_blobs", "count"),
+            )?;
+            Ok(n.unwrap_or(0))
         })
     }
 

@@ -2,7 +2,7 @@
 //! transaction that changes the study (see `sled_store::digest` for the rules, which are the
 //! same: instances fold in and out, every new version stamps it, a tombstone removes it).
 
-use postgres::{GenericClient, Transaction};
+use super::conn::{Db, Tx, owned};
 use sv_model::study::StudyDigest;
 use sv_model::{RecordId, Thing, ThingId, ThingState};
 
@@ -10,30 +10,20 @@ use super::{PgMetaStore, col, exec, one, rows};
 use crate::MetaError;
 use crate::codec::{decode_digest, encode_digest};
 
-fn decode(v: &[u8]) -> Result<StudyDigest, MetaError> {
+pub(super) fn decode(v: &[u8]) -> Result<StudyDigest, MetaError> {
     decode_digest(v).map_err(MetaError::corrupt("study_digests"))
 }
 
-pub(super) fn put_digest(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-    tid: ThingId,
-    d: &StudyDigest,
-) -> Result<(), MetaError> {
-    exec(
-        tx,
+/// Writes a study's digest, with the next statement sent.
+pub(super) fn put_digest(tx: &mut Tx<'_>, rid: RecordId, tid: ThingId, d: &StudyDigest) {
+    tx.defer(
         "INSERT INTO study_digests (rid, thing_id, value) VALUES ($1, $2, $3)
          ON CONFLICT (rid, thing_id) DO UPDATE SET value = EXCLUDED.value",
-        &[&rid.as_uuid(), &tid.as_uuid(), &encode_digest(d)],
-    )?;
-    Ok(())
+        owned![rid.as_uuid(), tid.as_uuid(), encode_digest(d)],
+    );
 }
 
-fn digest<C: GenericClient>(
-    c: &mut C,
-    rid: RecordId,
-    tid: ThingId,
-) -> Result<Option<StudyDigest>, MetaError> {
+fn digest<C: Db>(c: &mut C, rid: RecordId, tid: ThingId) -> Result<Option<StudyDigest>, MetaError> {
     one(
         c,
         "SELECT value FROM study_digests WHERE rid = $1 AND thing_id = $2",
@@ -45,7 +35,7 @@ fn digest<C: GenericClient>(
 /// Changes a study's digest with `f`, if it has one (a live study without one is damage that
 /// `fsck` reports).
 pub(super) fn edit_digest(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     rid: RecordId,
     tid: ThingId,
     f: impl FnOnce(&mut StudyDigest),
@@ -54,16 +44,13 @@ pub(super) fn edit_digest(
         return Ok(());
     };
     f(&mut d);
-    put_digest(tx, rid, tid, &d)
+    put_digest(tx, rid, tid, &d);
+    Ok(())
 }
 
 /// Keeps a study's digest in step with its new version `t`: removed with a tombstone,
 /// stamped with the version and its time otherwise.
-pub(super) fn follow_study(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-    t: &Thing,
-) -> Result<(), MetaError> {
+pub(super) fn follow_study(tx: &mut Tx<'_>, rid: RecordId, t: &Thing) -> Result<(), MetaError> {
     if t.state == ThingState::Deleted {
         exec(
             tx,

@@ -4,21 +4,17 @@
 //! and a rolled-back change gives its number back (a sequence would leave a gap, or let a
 //! reader see 2 before 1 and skip 1 for good).
 
-use postgres::Transaction;
+use super::conn::{Db, Tx, owned};
 use sv_model::{RecordId, Thing};
 
-use super::{PgMetaStore, col, exec, to_u64};
+use super::{PgMetaStore, col, to_u64};
 use crate::MetaError;
 use crate::codec::{decode_change, encode_change};
 use crate::feed::{Change, ChangeOp, ChangePage};
 
-/// Appends the change that produced `thing`'s current version (the record is locked).
-pub(super) fn append_change(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-    op: ChangeOp,
-    thing: &Thing,
-) -> Result<(), MetaError> {
+/// Appends the change that produced `thing`'s current version, with the next statement sent
+/// (the row count is not read: the caller holds the record's lock, so its row is there).
+pub(super) fn append_change(tx: &mut Tx<'_>, rid: RecordId, op: ChangeOp, thing: &Thing) {
     let change = Change {
         seq: 0, // not encoded: the number is the row's key
         op,
@@ -27,19 +23,13 @@ pub(super) fn append_change(
         version: thing.version,
         at: thing.updated.timestamp,
     };
-    let added = exec(
-        tx,
+    tx.defer(
         "WITH next AS (
              UPDATE records SET feed_seq = feed_seq + 1 WHERE rid = $1 RETURNING feed_seq
          )
          INSERT INTO feed (rid, seq, value) SELECT $1, feed_seq, $2 FROM next",
-        &[&rid.as_uuid(), &encode_change(&change)],
-    )?;
-    if added == 1 {
-        Ok(())
-    } else {
-        Err(MetaError::RecordNotFound(rid))
-    }
+        owned![rid.as_uuid(), encode_change(&change)],
+    );
 }
 
 impl PgMetaStore {

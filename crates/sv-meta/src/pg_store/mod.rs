@@ -21,14 +21,20 @@
 //! back and run the whole transaction again, a few times. Durability is PostgreSQL's commit
 //! (`synchronous_commit` on, the default).
 //!
-//! The client is synchronous (`postgres`, which drives its own small runtime): call the store
-//! from blocking threads. On a worker thread of a multi-threaded tokio runtime, where that
-//! client would panic, each call first steps aside with `block_in_place` ([`blocking`]), so a
-//! quick inline read from an async task works, at the price of that worker; a current-thread
-//! runtime has no such way out (the client panics there).
+//! Round trips: each statement is prepared once per connection, writes whose row count nobody
+//! reads are sent with the next statement or the `COMMIT`, and independent reads go out
+//! together ([`conn`]). A new DICOM instance costs one round trip for ingest's question
+//! (`live_instance`) and two for its transaction.
+//!
+//! The store's calls block (a `tokio-postgres` client driven by a small runtime per
+//! connection): call them from blocking threads. On a worker thread of a multi-threaded tokio
+//! runtime, where that would panic, each call first steps aside with `block_in_place`
+//! ([`blocking`]), so a quick inline read from an async task works, at the price of that
+//! worker; a current-thread runtime has no such way out (the call panics there).
 
 mod access;
 mod blobs;
+pub(crate) mod conn;
 mod digest;
 mod feed;
 mod notify;
@@ -45,12 +51,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use postgres::error::SqlState;
-use postgres::types::FromSql;
-use postgres::{Client, GenericClient, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
-use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use r2d2::{Pool, PooledConnection};
 use sv_model::{BlobId, RecordId};
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
 
 use crate::MetaError;
 pub(crate) use notify::notify;
@@ -58,12 +63,12 @@ pub(crate) use things::state_code;
 
 pub use schema::PG_SCHEMA_VERSION;
 
+use conn::{Conn, Db, Manager, Param, RoundTrips, Tx};
+
 /// Connections the pool keeps at most unless told otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 /// How many times a transaction runs when it keeps meeting deadlocks or serialization failures.
 const ATTEMPTS: u32 = 5;
-
-type Manager = PostgresConnectionManager<NoTls>;
 
 /// The metadata store on a PostgreSQL database.
 pub struct PgMetaStore {
@@ -73,7 +78,9 @@ pub struct PgMetaStore {
     /// The database's name, for messages (never the URL: it may hold a password).
     database: String,
     /// How to connect, for the invalidation listener's own connection.
-    config: postgres::Config,
+    config: tokio_postgres::Config,
+    /// Round trips to the server so far, on every pooled connection.
+    round_trips: Arc<RoundTrips>,
     /// Set when the store is dropped: the listener (if any) stops.
     stop_listening: Arc<AtomicBool>,
 }
@@ -88,7 +95,7 @@ impl std::fmt::Debug for PgMetaStore {
 }
 
 /// Maps a PostgreSQL error to [`MetaError::Engine`], saying what was being done.
-pub(crate) fn db(op: &'static str) -> impl FnOnce(postgres::Error) -> MetaError {
+pub(crate) fn db(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> MetaError {
     move |e| MetaError::Engine {
         op,
         source: Box::new(e),
@@ -137,7 +144,7 @@ pub(crate) fn corrupt(table: &'static str, what: &'static str, field: &'static s
 
 /// Locks the record's row for this transaction; every transaction that changes what a record
 /// holds takes it first (see the module's notes). [`MetaError::RecordNotFound`] if absent.
-pub(crate) fn lock_record(tx: &mut Transaction<'_>, rid: RecordId) -> Result<(), MetaError> {
+pub(crate) fn lock_record(tx: &mut Tx<'_>, rid: RecordId) -> Result<(), MetaError> {
     if lock_record_if_any(tx, rid)? {
         Ok(())
     } else {
@@ -146,18 +153,15 @@ pub(crate) fn lock_record(tx: &mut Transaction<'_>, rid: RecordId) -> Result<(),
 }
 
 /// Like [`lock_record`], for changes that quietly do nothing without the record.
-pub(crate) fn lock_record_if_any(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-) -> Result<bool, MetaError> {
+pub(crate) fn lock_record_if_any(tx: &mut Tx<'_>, rid: RecordId) -> Result<bool, MetaError> {
     let row = tx
-        .query_opt(
-            "SELECT 1 FROM records WHERE rid = $1 FOR NO KEY UPDATE",
-            &[&rid.as_uuid()],
-        )
+        .query_opt(LOCK_RECORD, &[&rid.as_uuid()])
         .map_err(db("lock a record in"))?;
     Ok(row.is_some())
 }
+
+/// The statement of [`lock_record`], for a caller that sends reads with it.
+pub(crate) const LOCK_RECORD: &str = "SELECT 1 FROM records WHERE rid = $1 FOR NO KEY UPDATE";
 
 impl PgMetaStore {
     /// Connects to the database at `url` (a `postgresql://` URL or a `key=value` string),
@@ -171,7 +175,7 @@ impl PgMetaStore {
     }
 
     fn open_here(url: &str, pool_size: u32) -> Result<PgMetaStore, MetaError> {
-        let config: postgres::Config = url.parse().map_err(db("parse the url of"))?;
+        let config: tokio_postgres::Config = url.parse().map_err(db("parse the url of"))?;
         let database = config
             .get_dbname()
             .or(config.get_user())
@@ -179,13 +183,19 @@ impl PgMetaStore {
             .to_owned();
         // A direct connection first: it says why the server cannot be reached (the pool would
         // only say it timed out), and it runs the migrations before anything else.
-        let mut client = config.connect(NoTls).map_err(db("connect to"))?;
-        schema::migrate(&mut client, &database)?;
-        drop(client);
+        let round_trips = Arc::new(RoundTrips::default());
+        let mut first =
+            Conn::connect(&config, Arc::clone(&round_trips)).map_err(db("connect to"))?;
+        schema::migrate(&mut first, &database)?;
+        drop(first);
+        let manager = Manager {
+            config: config.clone(),
+            round_trips: Arc::clone(&round_trips),
+        };
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .build(PostgresConnectionManager::new(config.clone(), NoTls))
+            .build(manager)
             .map_err(|e| MetaError::Engine {
                 op: "open a connection pool to",
                 source: Box::new(e),
@@ -194,19 +204,27 @@ impl PgMetaStore {
             pool: Some(pool),
             database,
             config,
+            round_trips,
             stop_listening: Arc::new(AtomicBool::new(false)),
         })
     }
 
     /// Starts this store's invalidation listener ([`notify`]).
     pub(crate) fn listen(&self, sink: crate::InvalidationSink) {
-        let (config, stop) = (self.config.clone(), Arc::clone(&self.stop_listening));
+        let config = postgres::Config::from(self.config.clone());
+        let stop = Arc::clone(&self.stop_listening);
         blocking(move || notify::spawn_listener(config, sink, stop));
     }
 
     /// The database's name.
     pub fn database(&self) -> &str {
         &self.database
+    }
+
+    /// Round trips to the server so far, over every connection of the pool (a request sent
+    /// alone, or several sent back to back before reading the answers, is one).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.get()
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, MetaError> {
@@ -224,7 +242,7 @@ impl PgMetaStore {
     /// started, as READ COMMITTED does).
     pub(crate) fn read<R>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<R, MetaError>,
+        f: impl FnOnce(&mut Conn) -> Result<R, MetaError>,
     ) -> Result<R, MetaError> {
         blocking(|| {
             let mut conn = self.conn()?;
@@ -237,7 +255,7 @@ impl PgMetaStore {
     /// more than once), up to [`ATTEMPTS`] times with a short growing pause.
     pub(crate) fn write<R>(
         &self,
-        f: impl Fn(&mut Transaction<'_>) -> Result<R, MetaError>,
+        f: impl Fn(&mut Tx<'_>) -> Result<R, MetaError>,
     ) -> Result<R, MetaError> {
         blocking(|| {
             let mut conn = self.conn()?;
@@ -277,10 +295,10 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 fn run_once<R>(
-    client: &mut Client,
-    f: &impl Fn(&mut Transaction<'_>) -> Result<R, MetaError>,
+    conn: &mut Conn,
+    f: &impl Fn(&mut Tx<'_>) -> Result<R, MetaError>,
 ) -> Result<R, MetaError> {
-    let mut tx = client.transaction().map_err(db("begin a transaction in"))?;
+    let mut tx = conn.transaction();
     let value = f(&mut tx)?;
     tx.commit().map_err(db("commit to"))?;
     Ok(value)
@@ -292,18 +310,18 @@ fn is_transient(e: &MetaError) -> bool {
         return false;
     };
     let code = source
-        .downcast_ref::<postgres::Error>()
-        .and_then(postgres::Error::code);
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::code);
     code.is_some_and(|c| {
         *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
     })
 }
 
 /// Rows of one query, each turned into a value by `f`.
-pub(crate) fn rows<C: GenericClient, V>(
+pub(crate) fn rows<C: Db, V>(
     c: &mut C,
     sql: &str,
-    params: &[&(dyn postgres::types::ToSql + Sync)],
+    params: &[Param<'_>],
     mut f: impl FnMut(&Row) -> Result<V, MetaError>,
 ) -> Result<Vec<V>, MetaError> {
     let rows = c.query(sql, params).map_err(db("read from"))?;
@@ -311,10 +329,10 @@ pub(crate) fn rows<C: GenericClient, V>(
 }
 
 /// At most one row, turned into a value by `f`.
-pub(crate) fn one<C: GenericClient, V>(
+pub(crate) fn one<C: Db, V>(
     c: &mut C,
     sql: &str,
-    params: &[&(dyn postgres::types::ToSql + Sync)],
+    params: &[Param<'_>],
     f: impl FnOnce(&Row) -> Result<V, MetaError>,
 ) -> Result<Option<V>, MetaError> {
     match c.query_opt(sql, params).map_err(db("read from"))? {
@@ -324,10 +342,6 @@ pub(crate) fn one<C: GenericClient, V>(
 }
 
 /// Runs a statement; returns how many rows it changed.
-pub(crate) fn exec<C: GenericClient>(
-    c: &mut C,
-    sql: &str,
-    params: &[&(dyn postgres::types::ToSql + Sync)],
-) -> Result<u64, MetaError> {
+pub(crate) fn exec<C: Db>(c: &mut C, sql: &str, params: &[Param<'_>]) -> Result<u64, MetaError> {
     c.execute(sql, params).map_err(db("write to"))
 }

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, NoTls};
 
-use super::db;
-use crate::{Invalidation, InvalidationSink, MetaError};
+use super::conn::{Tx, owned};
+
+use crate::{Invalidation, InvalidationSink};
 
 /// The channel every node listens on.
 const CHANNEL: &str = "studyvault_invalidate";
@@ -24,10 +25,9 @@ const POLL: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Sends `change` to every listening node when the caller's transaction commits.
-pub(crate) fn notify<C: GenericClient>(c: &mut C, change: Invalidation) -> Result<(), MetaError> {
-    c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &change.encode()])
-        .map(drop)
-        .map_err(db("notify other nodes through"))
+/// Sent with the commit (it answers nothing anyone reads).
+pub(crate) fn notify(tx: &mut Tx<'_>, change: Invalidation) {
+    tx.defer("SELECT pg_notify($1, $2)", owned![CHANNEL, change.encode()]);
 }
 
 /// Listens until `stop` is set: connects here, so that every change committed after this

@@ -5,7 +5,7 @@
 //! once: it refuses a database that has a migration this build does not know, and applies the
 //! missing ones in order. A migration, once released, never changes: a new one is appended.
 
-use postgres::Client;
+use super::conn::{Conn, Db};
 
 use super::{col, db};
 use crate::MetaError;
@@ -158,8 +158,8 @@ pub const PG_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 const MIGRATION_LOCK: i64 = 0x7376_6d65_7461;
 
 /// Brings the database's schema up to [`PG_SCHEMA_VERSION`] in one transaction.
-pub(super) fn migrate(client: &mut Client, database: &str) -> Result<(), MetaError> {
-    let mut tx = client.transaction().map_err(db("begin a transaction in"))?;
+pub(super) fn migrate(client: &mut Conn, database: &str) -> Result<(), MetaError> {
+    let mut tx = client.transaction();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .map_err(db("lock the schema of"))?;
     tx.batch_execute(
@@ -171,11 +171,12 @@ pub(super) fn migrate(client: &mut Client, database: &str) -> Result<(), MetaErr
     )
     .map_err(db("create the migrations table of"))?;
     let row = tx
-        .query_one(
+        .query_opt(
             "SELECT coalesce(max(version), 0) FROM sv_schema_migrations",
             &[],
         )
-        .map_err(db("read the schema version of"))?;
+        .map_err(db("read the schema version of"))?
+        .ok_or_else(|| super::corrupt("sv_schema_migrations", "migration", "version"))?;
     let found: i32 = col(&row, 0)?;
     let found = u32::try_from(found)
         .map_err(|_| super::corrupt("sv_schema_migrations", "migration", "version"))?;

@@ -4,7 +4,7 @@
 //! Lock order: the record's row, then its shares, then the outbox. The mail outcomes read the
 //! mail once to learn its share's record, lock that record, then read the mail again.
 
-use postgres::{GenericClient, Transaction};
+use super::conn::{Db, Tx};
 use sv_model::{
     MailId, MailState, OutboxMail, RecordId, SecretHash, Session, Share, ShareEvent,
     ShareEventKind, SigninLink, Timestamp, TokenId,
@@ -26,7 +26,7 @@ fn mail(v: &[u8]) -> Result<OutboxMail, MetaError> {
 }
 
 fn append_events(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     rid: RecordId,
     sid: TokenId,
     events: &[ShareEvent],
@@ -47,7 +47,7 @@ fn append_events(
 }
 
 /// A share with the hash it is keyed by.
-fn share_of<C: GenericClient>(
+fn share_of<C: Db>(
     c: &mut C,
     rid: RecordId,
     id: TokenId,
@@ -60,7 +60,7 @@ fn share_of<C: GenericClient>(
     )
 }
 
-fn put_share(tx: &mut Transaction<'_>, hash: &[u8; 32], s: &Share) -> Result<(), MetaError> {
+fn put_share(tx: &mut Tx<'_>, hash: &[u8; 32], s: &Share) -> Result<(), MetaError> {
     exec(
         tx,
         "UPDATE shares SET value = $2 WHERE secret_hash = $1",
@@ -69,7 +69,7 @@ fn put_share(tx: &mut Transaction<'_>, hash: &[u8; 32], s: &Share) -> Result<(),
     Ok(())
 }
 
-fn queue_mail(tx: &mut Transaction<'_>, m: &OutboxMail) -> Result<(), MetaError> {
+fn queue_mail(tx: &mut Tx<'_>, m: &OutboxMail) -> Result<(), MetaError> {
     exec(
         tx,
         "INSERT INTO outbox (mail_id, value) VALUES ($1, $2)
@@ -79,7 +79,7 @@ fn queue_mail(tx: &mut Transaction<'_>, m: &OutboxMail) -> Result<(), MetaError>
     Ok(())
 }
 
-fn mail_of<C: GenericClient>(c: &mut C, id: MailId) -> Result<Option<OutboxMail>, MetaError> {
+fn mail_of<C: Db>(c: &mut C, id: MailId) -> Result<Option<OutboxMail>, MetaError> {
     one(
         c,
         "SELECT value FROM outbox WHERE mail_id = $1",
@@ -90,7 +90,7 @@ fn mail_of<C: GenericClient>(c: &mut C, id: MailId) -> Result<Option<OutboxMail>
 
 /// Changes the share a mail carries, if the mail has one and the share still exists.
 fn follow_mail(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     m: &OutboxMail,
     state: MailState,
     event: Option<ShareEvent>,
@@ -114,7 +114,7 @@ impl PgMetaStore {
     fn mail_outcome(
         &self,
         id: MailId,
-        f: impl Fn(&mut Transaction<'_>, OutboxMail) -> Result<(), MetaError>,
+        f: impl Fn(&mut Tx<'_>, OutboxMail) -> Result<(), MetaError>,
     ) -> Result<(), MetaError> {
         self.write(|tx| {
             let Some(first) = mail_of(tx, id)? else {
@@ -235,7 +235,7 @@ impl PgMetaStore {
             }
             put_share(tx, &hash, &s)?;
             append_events(tx, rid, id, &events)?;
-            notify(tx, Invalidation::Share { record: rid, id })?;
+            notify(tx, Invalidation::Share { record: rid, id });
             Ok(Some(s))
         })
     }

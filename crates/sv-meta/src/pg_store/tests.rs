@@ -6,7 +6,7 @@ use super::{PgMetaStore, db};
 use crate::MetaError;
 
 /// Fails the statement with PostgreSQL error `code`, as the server itself would.
-fn raise(tx: &mut postgres::Transaction<'_>, code: &str) -> Result<(), MetaError> {
+fn raise(tx: &mut super::conn::Tx<'_>, code: &str) -> Result<(), MetaError> {
     let sql = format!("DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '{code}'; END $$");
     tx.batch_execute(&sql).map_err(db("write to"))
 }

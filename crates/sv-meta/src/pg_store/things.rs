@@ -1,7 +1,7 @@
 //! Things: create, update, soft delete, history; and the steps every change shares inside its
 //! transaction (load, write the next version with its stamp compared and set, feed entry).
 
-use postgres::{GenericClient, Transaction};
+use super::conn::{Db, Tx, owned};
 use sv_model::{
     Audit, AuditAction, RecordId, Thing, ThingId, ThingState, ThingVersion, TypeId, VersionStamp,
 };
@@ -25,7 +25,7 @@ pub(super) fn decode(v: &[u8], table: &'static str) -> Result<StoredThing, MetaE
 }
 
 /// The current version of a thing, without its named blobs.
-pub(super) fn load_thing<C: GenericClient>(
+pub(super) fn load_thing<C: Db>(
     c: &mut C,
     rid: RecordId,
     tid: ThingId,
@@ -40,7 +40,7 @@ pub(super) fn load_thing<C: GenericClient>(
 
 /// The current version of a live thing: `ThingNotFound` if missing or deleted.
 pub(super) fn load_live(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     rid: RecordId,
     tid: ThingId,
 ) -> Result<StoredThing, MetaError> {
@@ -71,13 +71,11 @@ fn header_value(s: &StoredThing) -> Vec<u8> {
     })
 }
 
-/// Adds `s` to the history; for types that keep content, with the thing's named blobs as they
-/// are now (the caller has already changed them), otherwise without data XML.
-fn write_history(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-    s: &StoredThing,
-) -> Result<(), MetaError> {
+/// Adds `s` to the history (sent with the next statement); for types that keep content, with
+/// the thing's named blobs as they are now (the caller has already changed them), otherwise
+/// without data XML. The key `(rid, thing_id, version_no)` refuses a second version of the
+/// same number: what makes a deferred version write safe (see [`write_next_version`]).
+fn write_history(tx: &mut Tx<'_>, rid: RecordId, s: &StoredThing) -> Result<(), MetaError> {
     let mut history = s.thing.clone();
     if keeps_content(history.type_id) {
         history.blobs = super::blobs::named_blobs(tx, rid, history.id)?;
@@ -89,25 +87,47 @@ fn write_history(
         version_no: s.version_no,
         thing: history,
     });
-    exec(
-        tx,
+    tx.defer(
         "INSERT INTO thing_versions (rid, thing_id, version_no, stamp, value)
          VALUES ($1, $2, $3, $4, $5)",
-        &[
-            &rid.as_uuid(),
-            &s.thing.id.as_uuid(),
-            &super::to_i64(s.version_no, "thing version")?,
-            &s.thing.version.as_uuid(),
-            &value,
+        owned![
+            rid.as_uuid(),
+            s.thing.id.as_uuid(),
+            super::to_i64(s.version_no, "thing version")?,
+            s.thing.version.as_uuid(),
+            value,
         ],
-    )?;
+    );
     Ok(())
 }
 
-/// Writes the version after `cur`: `edit` changes the header. The `UPDATE` compares and sets
-/// the stamp; then the history, the feed entry, and a study's digest follow. Returns it.
+/// Writes the version after `cur`: `edit` changes the header. Then the history, the feed
+/// entry, and a study's digest follow. Returns it.
 pub(super) fn next_version(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
+    rid: RecordId,
+    cur: &StoredThing,
+    version: VersionStamp,
+    audit: &Audit,
+    op: ChangeOp,
+    edit: impl FnOnce(&mut Thing),
+) -> Result<StoredThing, MetaError> {
+    let next = write_next_version(tx, rid, cur, version, audit, op, edit)?;
+    if next.thing.type_id == TypeId::MEDICAL_IMAGE_STUDY {
+        super::digest::follow_study(tx, rid, &next.thing)?;
+    }
+    Ok(next)
+}
+
+/// [`next_version`] without the study digest, which the caller keeps in step itself. Every
+/// write is deferred (sent with the next statement or the commit).
+///
+/// The `UPDATE` compares and sets the stamp, and its row count is not read: if another writer
+/// had made a version since `cur` (which the record lock rules out for every writer here),
+/// that version has number `cur + 1` in the history, and the history row written here, with
+/// the same number, fails the transaction on the history's key.
+pub(super) fn write_next_version(
+    tx: &mut Tx<'_>,
     rid: RecordId,
     cur: &StoredThing,
     version: VersionStamp,
@@ -132,47 +152,29 @@ pub(super) fn next_version(
         thing,
     };
     let t = &next.thing;
-    let changed = exec(
-        tx,
+    tx.defer(
         "UPDATE things
          SET version_no = $3, stamp = $4, state = $5, eff_date = $6, updated = $7, value = $8
          WHERE rid = $1 AND thing_id = $2 AND stamp = $9",
-        &[
-            &rid.as_uuid(),
-            &t.id.as_uuid(),
-            &super::to_i64(next.version_no, "thing version")?,
-            &t.version.as_uuid(),
-            &state_code(t.state),
-            &t.eff_date.unix_micros(),
-            &t.updated.timestamp.unix_micros(),
-            &header_value(&next),
-            &cur.thing.version.as_uuid(),
+        owned![
+            rid.as_uuid(),
+            t.id.as_uuid(),
+            super::to_i64(next.version_no, "thing version")?,
+            t.version.as_uuid(),
+            state_code(t.state),
+            t.eff_date.unix_micros(),
+            t.updated.timestamp.unix_micros(),
+            header_value(&next),
+            cur.thing.version.as_uuid(),
         ],
-    )?;
-    if changed == 0 {
-        // Another writer got there first (the record lock makes this unreachable for writers
-        // that take it; the stamp still decides for any that does not).
-        return match load_thing(tx, rid, t.id)? {
-            Some(now) => Err(MetaError::Conflict {
-                current: now.thing.version,
-            }),
-            None => Err(MetaError::ThingNotFound(t.id)),
-        };
-    }
+    );
     write_history(tx, rid, &next)?;
-    super::feed::append_change(tx, rid, op, &next.thing)?;
-    if next.thing.type_id == TypeId::MEDICAL_IMAGE_STUDY {
-        super::digest::follow_study(tx, rid, &next.thing)?;
-    }
+    super::feed::append_change(tx, rid, op, &next.thing);
     Ok(next)
 }
 
 /// Stores a brand-new thing (version 1) with its named blobs, and its feed entry.
-pub(super) fn insert_thing(
-    tx: &mut Transaction<'_>,
-    rid: RecordId,
-    thing: &Thing,
-) -> Result<(), MetaError> {
+pub(super) fn insert_thing(tx: &mut Tx<'_>, rid: RecordId, thing: &Thing) -> Result<(), MetaError> {
     let stored = StoredThing {
         version_no: 1,
         thing: thing.clone(),
@@ -204,7 +206,7 @@ pub(super) fn insert_thing(
         super::blobs::put_name(tx, rid, thing.id, b)?;
     }
     write_history(tx, rid, &stored)?;
-    super::feed::append_change(tx, rid, ChangeOp::Create, thing)?;
+    super::feed::append_change(tx, rid, ChangeOp::Create, thing);
     Ok(())
 }
 
@@ -271,7 +273,7 @@ impl PgMetaStore {
                     record: rid,
                     thing: tid,
                 },
-            )?;
+            );
             Ok(next.thing.version)
         })
     }

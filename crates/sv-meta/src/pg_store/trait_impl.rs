@@ -216,6 +216,13 @@ impl MetaStore for PgMetaStore {
     ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError> {
         self.instance_impl(rid, sop_uid)
     }
+    fn live_instance(
+        &self,
+        rid: RecordId,
+        sop_uid: &str,
+    ) -> Result<Option<(ThingId, InstanceFacts)>, MetaError> {
+        self.live_instance_impl(rid, sop_uid)
+    }
     fn study_instances(
         &self,
         rid: RecordId,

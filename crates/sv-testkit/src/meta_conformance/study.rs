@@ -179,6 +179,52 @@ pub fn replace_moves_an_instance_between_studies(fx: &mut dyn MetaFixture) {
     assert_eq!((refs(s, b"a"), refs(s, b"b")), (0, 1));
 }
 
+/// The one question ingest asks before storing: is there a record, and a live instance?
+pub fn live_instance_answers_what_ingest_asks(fx: &mut dyn MetaFixture) {
+    let s = fx.store();
+    let nobody = RecordId::new_random();
+    assert!(
+        matches!(
+            s.live_instance(nobody, "6.1.1.1"),
+            Err(MetaError::RecordNotFound(r)) if r == nobody
+        ),
+        "no record"
+    );
+    let rid = new_record(s);
+    assert_eq!(s.live_instance(rid, "6.1.1.1").unwrap(), None, "not yet");
+    let f = facts("6.1", "6.1.1", "6.1.1.1", "six", true);
+    let up = audit(AuditAction::Updated);
+    let (tid, ..) = stored(s.add_instance(rid, &f, false, &up).unwrap());
+    assert_eq!(
+        s.live_instance(rid, "6.1.1.1").unwrap(),
+        Some((tid, f.clone()))
+    );
+    assert_eq!(
+        s.live_instance(rid, "6.1.1.2").unwrap(),
+        None,
+        "another SOP"
+    );
+    assert_eq!(
+        s.live_instance(rid, "6.1.1.1\0").unwrap(),
+        None,
+        "a UID no store holds"
+    );
+    s.delete_thing(rid, tid, None, &audit(AuditAction::Deleted))
+        .unwrap();
+    assert_eq!(
+        s.live_instance(rid, "6.1.1.1").unwrap(),
+        None,
+        "an instance of a deleted study is new again"
+    );
+    let other = new_record(s);
+    s.add_instance(other, &f, false, &up).unwrap();
+    assert_eq!(
+        s.live_instance(rid, "6.1.1.1").unwrap(),
+        None,
+        "records are apart"
+    );
+}
+
 pub fn deleted_study_is_not_reused(fx: &mut dyn MetaFixture) {
     let s = fx.store();
     let rid = new_record(s);
