@@ -38,22 +38,34 @@ struct Nodes {
 
 impl Nodes {
     fn start() -> Nodes {
+        Nodes::start_with(&[]).0
+    }
+
+    /// Two nodes, A with `a_also` in its environment too; and the bucket prefix they share.
+    fn start_with(a_also: &[(&str, &str)]) -> (Nodes, sv_testkit::garage::S3Target) {
         let db = sv_testkit::pg::database();
         let s3 = sv_testkit::garage::target();
         let env = sv_testkit::node_env(&db, &s3);
         let work = tempfile::tempdir().unwrap();
         let a_data = work.path().join("node-a");
-        let a = node(&env, &a_data);
+        let mut a_env = env.clone();
+        a_env.extend(
+            a_also
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let a = node(&a_env, &a_data);
         let b = node(&env, &work.path().join("node-b"));
         assert_ne!(a.base, b.base);
-        Nodes {
+        let nodes = Nodes {
             a: Some(a),
             b,
-            env,
+            env: a_env,
             a_data,
             _work: work,
             _db: db,
-        }
+        };
+        (nodes, s3)
     }
 
     fn a(&self) -> &Server {
@@ -610,4 +622,162 @@ fn a_node_killed_during_ingest_loses_no_acknowledged_instance() {
     );
     assert!(cut > 0, "kills landed mid-request");
     one_feed(nodes.a(), &nodes.b, &rid, &token);
+}
+
+/// Uploads one instance through `node` as a client should: a 503 `busy` (a collector kept
+/// taking the blob from under the commit) is sent again. The stored SOP Instance UID.
+fn ingest_retrying(
+    node: &Server,
+    rid: &str,
+    token: &str,
+    bytes: &[u8],
+    busy: &AtomicU32,
+) -> String {
+    for _ in 0..20 {
+        let reply = node.upload_dicom(rid, token, bytes);
+        if reply.status == 503 && reply.json()["code"] == "busy" {
+            busy.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        assert!((200..300).contains(&reply.status), "{}", reply.text());
+        let report = reply.json();
+        let entry = &report["instances"][0];
+        assert_eq!(entry["status"], "stored", "{report}");
+        return entry["sop_instance_uid"].as_str().unwrap().to_owned();
+    }
+    panic!("20 uploads in a row answered busy");
+}
+
+/// What a collector logs when a commit it raced was refused and repaired (sv-vault).
+const REPAIRED: &str = "a blob to be named is being collected";
+
+/// Issue 12: `gc` is safe while nodes ingest. Node A collects every second with no grace at
+/// all, and `studyvault gc` runs over and over beside both nodes, while a client on each node
+/// uploads, half of the files being orphans already in the bucket (a put finds them stored).
+/// The collectors keep deleting what no name refers to yet, fresh uploads included; the
+/// writers' commits are refused by the marks, wait, store again and commit. Until that has
+/// happened a few times: every acknowledged instance is then served by both nodes, byte for
+/// byte with its preview, and `fsck` finds nothing wrong.
+#[test]
+fn collectors_running_while_both_nodes_ingest_take_nothing_acknowledged() {
+    let (nodes, s3) = Nodes::start_with(&[
+        ("STUDYVAULT_GC_EVERY_SECS", "1"),
+        ("STUDYVAULT_GC_GRACE_SECS", "0"),
+    ]);
+    let bucket = sv_blob_s3::S3BlobStore::open(sv_blob_s3::S3Config {
+        region: s3.region.clone(),
+        prefix: s3.prefix.clone(),
+        ..sv_blob_s3::S3Config::new(
+            &s3.endpoint,
+            &s3.bucket,
+            &s3.access_key_id,
+            &s3.secret_access_key,
+        )
+    })
+    .unwrap();
+    let (rid, token) = nodes.a().create_record("Collected While Ingesting");
+    let study = "1.2.826.0.1.3680043.8.498.1313";
+    let (thing, _) = ingest(
+        nodes.a(),
+        &rid,
+        &token,
+        &ct_series_slice(study, &format!("{study}.99"), 0),
+    );
+    let blobs = format!("/v1/records/{rid}/things/{thing}/blobs");
+    // The commands' own data directory: on this deployment it holds nothing they read.
+    let tools_dir = tempfile::tempdir().unwrap();
+    let tools = tools_dir.path();
+    let stop = AtomicBool::new(false);
+    let (gc_runs, busy) = (AtomicU32::new(0), AtomicU32::new(0));
+    let mut acked: Vec<Acked> = Vec::new();
+    let started = Instant::now();
+    let repaired = |nodes: &Nodes| {
+        nodes.a().logs().matches(REPAIRED).count() + nodes.b.logs().matches(REPAIRED).count()
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let out = crate::server::studyvault()
+                    .args(["gc", "--data"])
+                    .arg(tools)
+                    .envs(nodes.env.iter().map(|(k, v)| (k, v)))
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "studyvault gc beside the nodes: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                gc_runs.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        for round in 0.. {
+            let series: Vec<String> = (0..2).map(|n| format!("{study}.{round}.{n}")).collect();
+            let files: Vec<Vec<Arc<Vec<u8>>>> = series
+                .iter()
+                .map(|s| {
+                    (0..12)
+                        .map(|i| Arc::new(ct_series_slice(study, s, i)))
+                        .collect()
+                })
+                .collect();
+            // Half of them are orphans already: their uploads find them stored.
+            for f in files.iter().flatten().step_by(2) {
+                sv_blob::BlobStore::put_bytes(&bucket, f).unwrap();
+            }
+            let sent: Vec<Vec<Acked>> = std::thread::scope(|clients| {
+                let handles: Vec<_> = [nodes.a(), &nodes.b]
+                    .into_iter()
+                    .zip(&files)
+                    .map(|(node, files)| {
+                        let (rid, token, blobs, busy) = (&rid, &token, &blobs, &busy);
+                        clients.spawn(move || {
+                            files
+                                .iter()
+                                .map(|bytes| {
+                                    let sop = ingest_retrying(node, rid, token, bytes, busy);
+                                    Acked {
+                                        round,
+                                        file: format!("{blobs}/{sop}"),
+                                        bytes: bytes.clone(),
+                                        preview: None,
+                                    }
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            acked.extend(sent.into_iter().flatten());
+            if (round >= 2 && repaired(&nodes) >= 3) || started.elapsed() > PATIENCE * 3 {
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let repaired = repaired(&nodes);
+    println!(
+        "{} instances acknowledged beside {} runs of studyvault gc and node A's collector; \
+         {repaired} commits refused by a collection and repaired, {} uploads answered 503 busy \
+         and sent again",
+        acked.len(),
+        gc_runs.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed)
+    );
+    served(nodes.a(), "node A", &token, acked.iter_mut());
+    served(&nodes.b, "node B", &token, acked.iter_mut());
+    assert!(
+        repaired > 0,
+        "no commit met a collection: the test proved nothing"
+    );
+    let fsck = crate::server::studyvault()
+        .args(["fsck", "--data"])
+        .arg(tools)
+        .envs(nodes.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&fsck.stdout);
+    assert!(fsck.status.success(), "fsck: {said}");
 }

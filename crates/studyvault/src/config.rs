@@ -586,18 +586,21 @@ impl Config {
         })
     }
 
-    /// The online garbage collector's schedule, or `None` when it must not run: turned off, or
-    /// blobs on S3, which other nodes may share. A node's collector keeps off the blobs its own
-    /// writers are naming, not another node's, so a shared bucket is collected by
-    /// `studyvault gc` with every node stopped.
+    /// The online garbage collector's schedule, or `None` when it must not run: turned off,
+    /// or blobs on S3 with metadata in sled. Nodes that share a bucket and a PostgreSQL
+    /// database order their collectors with every node's writers through the database
+    /// (`MetaStore::mark_for_collection`); an embedded metadata store cannot tell another
+    /// node's writers, so a bucket beside it is collected by `studyvault gc` with the node
+    /// stopped.
     pub fn collector(&self) -> Option<crate::serve::Collector> {
         if self.gc.every_secs == 0 {
             return None;
         }
-        if self.blobs.backend != "local" {
+        if self.blobs.backend != "local" && self.meta.backend != "postgres" {
             tracing::info!(
-                "gc: the online collector is off with blobs.backend = {:?} (a bucket other nodes may share); run `studyvault gc` with every node stopped",
-                self.blobs.backend
+                "gc: the online collector is off with blobs.backend = {:?} and meta.backend = {:?} (a bucket other nodes may share); run `studyvault gc` with the node stopped, or keep the metadata in PostgreSQL",
+                self.blobs.backend,
+                self.meta.backend
             );
             return None;
         }

@@ -1,4 +1,5 @@
-//! `studyvault fsck` and `studyvault gc`, on a stopped data directory.
+//! `studyvault fsck` and `studyvault gc`, on a stopped data directory (on PostgreSQL + S3, with
+//! the nodes running or not: their collectors and `gc` are ordered with every commit there).
 
 use std::path::Path;
 use std::process::ExitCode;

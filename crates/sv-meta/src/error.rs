@@ -63,6 +63,12 @@ pub enum MetaError {
         #[source]
         source: std::io::Error,
     },
+    /// A blob this change names is being collected, or was since the writer stored it (a
+    /// shared store's garbage collector marked it; see [`crate::MetaStore::mark_for_collection`]).
+    /// Nothing was written: the writer waits for the deletion to end, stores the blob again
+    /// if it is gone, clears the marks ([`crate::MetaStore::unmark_collected`]) and retries.
+    #[error("a blob this change names is being garbage collected")]
+    BlobCollected,
     /// The durable flush this write waited for failed (the writer that ran it got the cause).
     #[error("the durable flush of the metadata database failed")]
     SyncFailed,

@@ -67,6 +67,18 @@ pub use pg_store::{DEFAULT_POOL_SIZE, PG_SCHEMA_VERSION, PgMetaStore};
 pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};
 pub use sled_store::{CACHE_BYTES, SCHEMA_VERSION, SledMetaStore};
 pub use store::MetaStore;
+
+/// What a garbage collector's deletion step did with a blob it chose
+/// ([`MetaStore::collect_marked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// Deleted now; its length in bytes.
+    Deleted(u64),
+    /// Already gone from the blob store.
+    Gone,
+    /// Left in place: a writer holds it, or a name refers to it.
+    Kept,
+}
 pub use study::{AddInstanceOutcome, InstanceIndexEntry};
 
 /// The content type given to DICOM instance blobs by `add_instance`.

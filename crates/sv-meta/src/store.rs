@@ -11,8 +11,8 @@ use sv_model::{
 };
 
 use crate::{
-    AddInstanceOutcome, ChangePage, InstanceIndexEntry, InvalidationSink, MetaError, Page,
-    ThingQuery, ThingUpdate,
+    AddInstanceOutcome, ChangePage, Collection, InstanceIndexEntry, InvalidationSink, MetaError,
+    Page, ThingQuery, ThingUpdate,
 };
 
 /// The metadata store: records, things and their versions, named blobs and their reference
@@ -108,6 +108,61 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     fn blob_refcount(&self, id: &BlobId) -> Result<u64, MetaError>;
     /// Every referenced blob with its count, by id. A blob absent here may be collected.
     fn referenced_blobs(&self) -> Result<Vec<(BlobId, u64)>, MetaError>;
+
+    // --- garbage collection across processes ---------------------------------------------
+    //
+    // A collector deletes a blob no name refers to; a writer stores a blob (or finds it
+    // stored) and then commits a name for it. In one process, the vault's fence orders the
+    // two. A store that several processes share orders them here: the collector marks what it
+    // is about to delete, in a step that every commit naming a blob is ordered with; a commit
+    // before the mark is seen by it (the blob is not marked), a commit after it is refused
+    // with [`MetaError::BlobCollected`] while the mark lasts. The defaults are for a store one
+    // process owns: no marks, and marking is the last look at the reference count.
+
+    /// Of `candidates`, marks those that no name refers to now as being collected and answers
+    /// them; the collector then deletes each with [`MetaStore::collect_marked`].
+    fn mark_for_collection(&self, candidates: &[BlobId]) -> Result<Vec<BlobId>, MetaError> {
+        let mut unreferenced = Vec::new();
+        for id in candidates {
+            if self.blob_refcount(id)? == 0 {
+                unreferenced.push(*id);
+            }
+        }
+        Ok(unreferenced)
+    }
+    /// Runs `delete` on a marked blob if its mark still stands (marked, not yet deleted: a
+    /// writer may have cleared it, another collector may have deleted the blob), holding the
+    /// mark so meanwhile (a writer clearing it waits); then records what `delete` did: a blob
+    /// [`Collection::Deleted`] or [`Collection::Gone`] stays marked as deleted, a blob
+    /// [`Collection::Kept`] loses its mark. `None` when the mark no longer stood.
+    fn collect_marked(
+        &self,
+        _id: &BlobId,
+        delete: &mut dyn FnMut() -> Collection,
+    ) -> Result<Option<Collection>, MetaError> {
+        Ok(Some(delete()))
+    }
+    /// The marks on these blobs: `(id, deleted)`, `deleted` false while the collector is still
+    /// at it. Blobs without a mark are left out.
+    fn collection_marks(&self, _ids: &[BlobId]) -> Result<Vec<(BlobId, bool)>, MetaError> {
+        Ok(Vec::new())
+    }
+    /// Clears the marks of these blobs' deletions: they are in the blob store again (a writer
+    /// stored them after their deletion), so commits may name them. Marks whose deletion is
+    /// still under way stay.
+    fn unmark_collected(&self, _ids: &[BlobId]) -> Result<(), MetaError> {
+        Ok(())
+    }
+    /// Marks a collector left unfinished (made before `before` and not yet deleted, say by a
+    /// collector that stopped midway): the next pass deletes those blobs.
+    fn unfinished_collections(&self, _before: Timestamp) -> Result<Vec<BlobId>, MetaError> {
+        Ok(Vec::new())
+    }
+    /// Forgets the marks of deletions older than `before` (every writer that stored such a
+    /// blob before its deletion has long committed or failed); answers how many.
+    fn forget_collections(&self, _before: Timestamp) -> Result<u64, MetaError> {
+        Ok(0)
+    }
 
     // --- change feed ---------------------------------------------------------------------
 

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sv_meta::{MetaError, MetaStore, PG_SCHEMA_VERSION, PgMetaStore};
-use sv_model::{Audit, AuditAction, Record, RecordId, Timestamp, TypeId};
-use sv_testkit::meta_conformance::{MetaFixture, facts, new_thing};
+use sv_meta::{Collection, MetaError, MetaStore, PG_SCHEMA_VERSION, PgMetaStore};
+use sv_model::{Audit, AuditAction, BlobId, Record, RecordId, Timestamp, TypeId};
+use sv_testkit::meta_conformance::{MetaFixture, facts, named, new_thing};
 use sv_testkit::pg::PgDatabase;
 
 /// Connections per store: enough for the suite's eight concurrent writers to race for real.
@@ -213,4 +213,137 @@ fn a_new_instance_costs_three_round_trips() {
         7,
         "a version per instance"
     );
+}
+
+/// A collector's marks across nodes: a blob marked for collection cannot be named by any node
+/// until a writer has stored it again and cleared the mark; a named blob is never marked.
+#[test]
+fn marked_blobs_cannot_be_named_until_stored_again() {
+    let fx = PgFixture::new();
+    let other = PgMetaStore::open(fx.db.url(), 2).expect("a second node");
+    let rid = record(fx.store());
+    let up = Audit::now(AuditAction::Updated, None);
+    let kept = named("kept", b"kept bytes");
+    let thing = new_thing(TypeId::new_random(), "<t/>", 0, vec![kept.clone()]);
+    fx.store().create_thing(rid, &thing).unwrap();
+    let orphan = named("orphan", b"orphan bytes");
+    let candidates = [kept.blob_id, orphan.blob_id];
+
+    let marked = fx.store().mark_for_collection(&candidates).unwrap();
+    assert_eq!(marked, [orphan.blob_id], "a named blob is not marked");
+    assert_eq!(
+        other.collection_marks(&candidates).unwrap(),
+        [(orphan.blob_id, false)]
+    );
+    // The other node's commit naming it is refused, and writes nothing.
+    let refused = other.put_named_blob(rid, thing.id, None, &orphan, &up);
+    assert!(
+        matches!(refused, Err(MetaError::BlobCollected)),
+        "{refused:?}"
+    );
+    let f = facts("8.1", "8.1.1", "8.1.1.1", "orphan bytes", false);
+    assert_eq!(f.blob_id, orphan.blob_id);
+    let refused = other.add_instance(rid, &f, false, &up);
+    assert!(
+        matches!(refused, Err(MetaError::BlobCollected)),
+        "{refused:?}"
+    );
+    assert_eq!(other.thing(rid, thing.id).unwrap().unwrap().blobs, [kept]);
+    assert_eq!(other.study_thing(rid, "8.1").unwrap(), None);
+
+    // A writer cannot clear a mark whose deletion has not happened.
+    other.unmark_collected(&[orphan.blob_id]).unwrap();
+    assert_eq!(
+        other.collection_marks(&candidates).unwrap(),
+        [(orphan.blob_id, false)]
+    );
+    // Deleted: still refused until a writer, having stored it again, clears the mark.
+    let deleted = fx
+        .store()
+        .collect_marked(&orphan.blob_id, &mut || Collection::Deleted(12))
+        .unwrap();
+    assert_eq!(deleted, Some(Collection::Deleted(12)));
+    let again = other
+        .collect_marked(&orphan.blob_id, &mut || panic!("deleted twice"))
+        .unwrap();
+    assert_eq!(again, None, "another collector finds the deletion done");
+    assert_eq!(
+        other.collection_marks(&candidates).unwrap(),
+        [(orphan.blob_id, true)]
+    );
+    assert!(matches!(
+        other.add_instance(rid, &f, false, &up),
+        Err(MetaError::BlobCollected)
+    ));
+    other.unmark_collected(&[orphan.blob_id]).unwrap();
+    other.add_instance(rid, &f, false, &up).unwrap();
+    assert_eq!(other.blob_refcount(&orphan.blob_id).unwrap(), 1);
+    assert_eq!(
+        fx.store().mark_for_collection(&[orphan.blob_id]).unwrap(),
+        []
+    );
+}
+
+/// Marks a collector never finished are found by the next one; deleted ones are forgotten
+/// once old.
+#[test]
+fn unfinished_and_old_marks_are_found() {
+    let fx = PgFixture::new();
+    let s = fx.store();
+    let (a, b, c) = (BlobId::of(b"a"), BlobId::of(b"b"), BlobId::of(b"c"));
+    s.mark_for_collection(&[a, b, c]).unwrap();
+    assert_eq!(
+        s.collect_marked(&b, &mut || Collection::Gone).unwrap(),
+        Some(Collection::Gone)
+    );
+    assert_eq!(
+        s.collect_marked(&c, &mut || Collection::Kept).unwrap(),
+        Some(Collection::Kept)
+    );
+    assert_eq!(
+        s.collection_marks(&[c]).unwrap(),
+        [],
+        "a blob kept loses its mark"
+    );
+    let later = Timestamp::from_unix_micros(Timestamp::now().unix_micros() + 1_000_000);
+    let earlier = Timestamp::from_unix_micros(Timestamp::now().unix_micros() - 60_000_000);
+    assert_eq!(s.unfinished_collections(later).unwrap(), [a]);
+    assert_eq!(s.unfinished_collections(earlier).unwrap(), []);
+    assert_eq!(s.forget_collections(earlier).unwrap(), 0);
+    assert_eq!(s.forget_collections(later).unwrap(), 1);
+    assert_eq!(s.collection_marks(&[a, b]).unwrap(), [(a, false)]);
+}
+
+/// Marking and naming race on two nodes, many times over: each blob ends either named and
+/// unmarked, or marked and not named, never both and never neither.
+#[test]
+fn marking_and_naming_never_cross() {
+    let fx = PgFixture::new();
+    let other = PgMetaStore::open(fx.db.url(), 4).expect("a second node");
+    let rid = record(fx.store());
+    let up = Audit::now(AuditAction::Updated, None);
+    for round in 0..150 {
+        let sop = format!("9.1.1.{round}");
+        let f = facts("9.1", "9.1.1", &sop, &sop, false);
+        let (named, marked) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| other.add_instance(rid, &f, false, &up));
+            let marked = fx.store().mark_for_collection(&[f.blob_id]).unwrap();
+            (writer.join().unwrap(), marked)
+        });
+        match named {
+            Ok(_) => {
+                assert_eq!(marked, [], "round {round}: named, and marked too");
+                assert_eq!(fx.store().blob_refcount(&f.blob_id).unwrap(), 1);
+            }
+            Err(MetaError::BlobCollected) => {
+                assert_eq!(
+                    marked,
+                    [f.blob_id],
+                    "round {round}: refused, yet not marked"
+                );
+                assert_eq!(fx.store().blob_refcount(&f.blob_id).unwrap(), 0);
+            }
+            Err(e) => panic!("round {round}: {e}"),
+        }
+    }
 }

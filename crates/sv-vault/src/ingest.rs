@@ -44,6 +44,9 @@ struct StoredPreview {
     rendered: Rendered,
     put: Option<UnsyncedPut>,
     pin: Option<BlobPin>,
+    /// Its bytes, kept until the commit: to store them again if a collector of another
+    /// process deleted them meanwhile (see [`Vault::commit_naming`]).
+    bytes: Vec<u8>,
 }
 
 impl Vault {
@@ -68,7 +71,8 @@ impl Vault {
         let (file, _file_pin) =
             self.put_pinned_unsynced(|| Some(self.inner.blobs.put_bytes_unsynced(bytes)))?;
         let preview = self.store_preview(self.render_preview(&admitted.parsed))?;
-        self.sync_and_commit(record, admitted, file, preview, options)
+        let file_again = || self.inner.blobs.put_bytes(bytes);
+        self.sync_and_commit(record, admitted, file, preview, options, file_again)
     }
 
     /// Ingests one instance (see [`Vault::ingest_blocking`]) off the async executor.
@@ -138,9 +142,13 @@ impl Vault {
         let (stored, render) = tokio::join!(store, render);
         let ((file, file_pin), (admitted, preview)) = (stored?, render?);
         // The pins live until the commit that names both blobs has ended.
-        drop(bytes);
         self.run_io(move |v| {
-            let committed = v.sync_and_commit(record, admitted, file, preview, &options);
+            let file_again = || match &bytes {
+                InstanceBytes::Memory(b) => v.inner.blobs.put_bytes((**b).as_ref()),
+                InstanceBytes::File(spool) => v.inner.blobs.put(&mut spool.reader()),
+            };
+            let committed =
+                v.sync_and_commit(record, admitted, file, preview, &options, file_again);
             drop(file_pin);
             committed
         })
@@ -230,7 +238,8 @@ impl Vault {
     }
 
     /// Makes the file and its preview durable (one sync for both), then commits; the preview's
-    /// pin lasts until the commit has ended.
+    /// pin lasts until the commit has ended. `file_again` stores the file again (durably), for
+    /// a commit refused because a collector of another process deleted it meanwhile.
     fn sync_and_commit(
         &self,
         record: RecordId,
@@ -238,19 +247,39 @@ impl Vault {
         file: UnsyncedPut,
         preview: StoredPreview,
         options: &IngestOptions,
+        file_again: impl Fn() -> Result<PutOutcome, sv_blob::BlobError>,
     ) -> Result<InstanceReport, VaultError> {
         let StoredPreview {
             rendered,
             put,
             pin: _pin,
+            bytes: preview_bytes,
         } = preview;
         let puts: Vec<UnsyncedPut> = std::iter::once(file).chain(put).collect();
         self.inner.blobs.sync_puts(&puts)?;
-        self.commit_instance(record, admitted, file.outcome, rendered, options)
+        let mut blobs = vec![file.outcome.id];
+        blobs.extend(put.map(|p| p.outcome.id));
+        let put_again = |id: &BlobId| {
+            Some(if *id == file.outcome.id {
+                file_again()
+            } else {
+                self.inner.blobs.put_bytes(&preview_bytes)
+            })
+        };
+        self.commit_instance(
+            record,
+            admitted,
+            file.outcome,
+            rendered,
+            options,
+            &blobs,
+            put_again,
+        )
     }
 
     /// The last stage: with the file and its preview durable, one metadata transaction adds
     /// the instance to its study.
+    #[allow(clippy::too_many_arguments)] // the stages' outcomes, each a different fact
     fn commit_instance(
         &self,
         record: RecordId,
@@ -258,6 +287,8 @@ impl Vault {
         stored: PutOutcome,
         rendered: Rendered,
         options: &IngestOptions,
+        blobs: &[BlobId],
+        put_again: impl FnMut(&BlobId) -> Option<Result<PutOutcome, sv_blob::BlobError>>,
     ) -> Result<InstanceReport, VaultError> {
         let Admitted { parsed, mut report } = admitted;
         report.blob_id = Some(stored.id);
@@ -273,10 +304,11 @@ impl Vault {
         );
         let audit = Audit::now(AuditAction::Updated, options.token);
 
-        let outcome = self
-            .inner
-            .meta
-            .add_instance(record, &facts, options.replace, &audit)?;
+        let outcome = self.commit_naming(blobs, put_again, || {
+            self.inner
+                .meta
+                .add_instance(record, &facts, options.replace, &audit)
+        })??;
         match outcome {
             AddInstanceOutcome::Stored {
                 thing_id: thing,
@@ -332,6 +364,7 @@ impl Vault {
             rendered,
             put: None,
             pin: None,
+            bytes: Vec::new(),
         };
         let preview = match rendered {
             Ok(Some(preview)) => preview,
@@ -352,6 +385,7 @@ impl Vault {
             rendered: (Some(preview_ref), None),
             put: Some(put),
             pin: Some(pin),
+            bytes: preview.bytes,
         })
     }
 }

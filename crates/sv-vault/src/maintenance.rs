@@ -17,6 +17,15 @@
 //! - **A last look.** Right before deleting, under the lock, the collector reads the blob's
 //!   reference count again: a name committed since the pass read every reference stops it.
 //!
+//! - **Marks, across processes.** Pins live in this process. When several processes share the
+//!   stores (API nodes on one PostgreSQL and one bucket), the collector marks its candidates
+//!   in the metadata store first ([`sv_meta::MetaStore::mark_for_collection`]), which orders
+//!   the marking with every commit that names a blob: a commit that comes after is refused
+//!   ([`sv_meta::MetaError::BlobCollected`]). The refused writer waits for the deletion to
+//!   end, stores its blob again if it is gone, clears the mark and commits again
+//!   ([`Vault::commit_naming`]). A store one process owns has no marks: marking is then the
+//!   last look at the reference count.
+//!
 //! Offline (`studyvault gc` on a stopped store) is the same with a zero grace period.
 
 use std::collections::{HashMap, HashSet};
@@ -24,7 +33,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sv_blob::{BlobError, BlobId, CompactReport, PutOutcome, UnsyncedPut};
-use tracing::info;
+use sv_meta::{Collection, MetaError};
+use sv_model::Timestamp;
+use tracing::{info, warn};
 
 use crate::{Vault, VaultError};
 
@@ -46,6 +57,20 @@ pub struct GcReport {
 
 /// Segment files with less than this share of live bytes are rewritten after a pass.
 pub const COMPACT_BELOW: f64 = 0.5;
+
+/// How long a writer refused by a collector's mark waits for that deletion to end.
+const COLLECTION_WAIT: Duration = Duration::from_secs(10);
+/// A mark older than this that is still not deleted was left by a collector that stopped
+/// midway: the next pass, on any node, finishes it.
+const UNFINISHED_AFTER: Duration = Duration::from_secs(120);
+/// The marks of deleted blobs are kept this long: a writer that found such a blob stored
+/// before its deletion has committed (and been refused) or failed well within it.
+const KEEP_DELETED_MARKS: Duration = Duration::from_secs(24 * 3600);
+
+fn ago(d: Duration) -> Timestamp {
+    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    Timestamp::from_unix_micros(Timestamp::now().unix_micros().saturating_sub(micros))
+}
 
 /// Checks that metadata and blobs agree (see [`sv_meta::fsck`]).
 pub fn fsck_report(vault: &Vault) -> Result<FsckReport, VaultError> {
@@ -208,14 +233,35 @@ impl Vault {
             report.waiting = (suspects.len() - due.len()) as u64;
             due
         };
-        for id in due {
+        // Marks some collector left unfinished (it stopped midway) are finished here.
+        let mut chosen = self
+            .inner
+            .meta
+            .unfinished_collections(ago(UNFINISHED_AFTER))?;
+        chosen.extend(self.inner.meta.mark_for_collection(&due)?);
+        chosen.sort_unstable();
+        chosen.dedup();
+        for id in chosen {
             before_delete(&id);
-            if let Some(len) = self.delete_if_unreferenced(&id)? {
+            let mut failed = None;
+            let done = self.inner.meta.collect_marked(&id, &mut || {
+                self.delete_if_unreferenced(&id).unwrap_or_else(|e| {
+                    failed = Some(e);
+                    Collection::Kept
+                })
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if let Some(Collection::Deleted(len)) = done {
                 report.bytes_freed += len;
                 report.deleted.push(id);
             }
             lock(&self.inner.gc.suspects).remove(&id);
         }
+        self.inner
+            .meta
+            .forget_collections(ago(KEEP_DELETED_MARKS))?;
         // The space of deleted small blobs comes back only when their segment is rewritten.
         report.compacted = self.inner.blobs.compact(COMPACT_BELOW)?;
         info!(
@@ -229,20 +275,85 @@ impl Vault {
         Ok(report)
     }
 
-    /// Deletes `id` unless a writer holds it or a name refers to it; its length when deleted.
-    fn delete_if_unreferenced(&self, id: &BlobId) -> Result<Option<u64>, VaultError> {
+    /// Deletes `id` unless a writer of this process holds it or a name refers to it.
+    fn delete_if_unreferenced(&self, id: &BlobId) -> Result<Collection, VaultError> {
         let mut state = lock(&self.inner.gc.state);
         if state.pinned.contains_key(id) || self.inner.meta.blob_refcount(id)? > 0 {
-            return Ok(None);
+            return Ok(Collection::Kept);
         }
         let Some(len) = self.inner.blobs.len(id)? else {
-            return Ok(None);
+            return Ok(Collection::Gone);
         };
         if !self.inner.blobs.delete(id)? {
-            return Ok(None);
+            return Ok(Collection::Gone);
         }
         state.epoch += 1;
-        Ok(Some(len))
+        Ok(Collection::Deleted(len))
+    }
+
+    /// Runs `commit`, a metadata change naming `blobs`. If a collector of another process
+    /// marked one of them (see the module's notes), waits for that deletion to end, stores
+    /// what is gone again with `put_again` (`None`: this source cannot be read again, and the
+    /// writer gets [`VaultError::Busy`]: the client sends it again), clears the marks and
+    /// commits again. Answers the commit's own outcome inside.
+    pub(crate) fn commit_naming<R>(
+        &self,
+        blobs: &[BlobId],
+        mut put_again: impl FnMut(&BlobId) -> Option<Result<PutOutcome, BlobError>>,
+        commit: impl Fn() -> Result<R, MetaError>,
+    ) -> Result<Result<R, MetaError>, VaultError> {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            match commit() {
+                Err(MetaError::BlobCollected) if attempt < ATTEMPTS => {
+                    info!(
+                        attempt,
+                        "a blob to be named is being collected; waiting for it"
+                    );
+                    self.settle_collected(blobs, &mut put_again)?;
+                }
+                Err(MetaError::BlobCollected) => {
+                    warn!("blobs to be named kept being collected; the client should retry");
+                    return Err(VaultError::Busy);
+                }
+                other => return Ok(other),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Waits until the collections marked on `blobs` have deleted, stores again those gone,
+    /// and clears their marks.
+    fn settle_collected(
+        &self,
+        blobs: &[BlobId],
+        put_again: &mut impl FnMut(&BlobId) -> Option<Result<PutOutcome, BlobError>>,
+    ) -> Result<(), VaultError> {
+        let deadline = Instant::now() + COLLECTION_WAIT;
+        let marks = loop {
+            let marks = self.inner.meta.collection_marks(blobs)?;
+            if marks.iter().all(|(_, deleted)| *deleted) {
+                break marks;
+            }
+            if Instant::now() >= deadline {
+                return Err(VaultError::Busy);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut present = Vec::with_capacity(marks.len());
+        for (id, _) in marks {
+            if !self.inner.blobs.contains(&id)? {
+                let Some(stored) = put_again(&id) else {
+                    return Err(VaultError::Busy);
+                };
+                let stored = stored?;
+                debug_assert_eq!(stored.id, id);
+            }
+            present.push(id);
+        }
+        // Every marked blob is in the store again, after its deletion: commits may name it.
+        self.inner.meta.unmark_collected(&present)?;
+        Ok(())
     }
 }
 
@@ -269,6 +380,60 @@ mod tests {
 
     fn stored(vault: &Vault, id: &BlobId) -> bool {
         vault.inner.blobs.contains(id).unwrap()
+    }
+
+    /// Two nodes: one PostgreSQL database, one blob store. Node B ingests an instance whose
+    /// file is an orphan that node A's collector is deleting right then: B's put finds it
+    /// stored (nothing on B pins it for A to see), A has marked it and deletes it, B's commit
+    /// is refused, waits for the deletion, stores the file again and commits.
+    #[test]
+    fn a_writer_on_another_node_racing_the_collector_gets_its_blob_back() {
+        let db = sv_testkit::pg::database();
+        let blobs: Arc<dyn sv_blob::BlobStore> = Arc::new(sv_blob::MemoryBlobStore::new());
+        let node = || {
+            let meta = sv_meta::PgMetaStore::open(db.url(), 2).unwrap();
+            Vault::with_stores(Arc::new(meta), Arc::clone(&blobs), VaultConfig::default())
+        };
+        let (a, b) = (node(), node());
+        let (record, _) = a.create_record_blocking("two nodes").unwrap();
+        let bytes = sv_dicom::synthetic::ct_series_slice("1.2.3.9", "1.2.3.9.1", 1);
+        let file = orphan(&a, &bytes);
+
+        let ingested = Mutex::new(None);
+        let report = std::thread::scope(|scope| {
+            a.collect_garbage_with(Duration::ZERO, |id| {
+                if *id != file {
+                    return;
+                }
+                // A has marked the file: B's put finds it stored, its commit is refused.
+                let (b, bytes, ingested) = (&b, &bytes, &ingested);
+                scope.spawn(move || {
+                    let r = b.ingest_blocking(record.id, bytes, &crate::IngestOptions::default());
+                    *lock(ingested) = Some(r);
+                });
+                std::thread::sleep(Duration::from_millis(500));
+                assert!(lock(ingested).is_none(), "B committed a marked blob");
+            })
+            .unwrap()
+        });
+        assert_eq!(
+            report.deleted,
+            [file],
+            "A deleted the orphan B had found stored"
+        );
+        let ingested = lock(&ingested).take().unwrap().unwrap();
+        assert_eq!(ingested.status, crate::report::IngestStatus::Stored);
+        assert!(
+            stored(&b, &file),
+            "B stored the file again before naming it"
+        );
+        let fsck = fsck_report(&a).unwrap();
+        assert!(fsck.problems.is_empty(), "{:?}", fsck.problems);
+        assert_eq!(
+            a.inner.meta.collection_marks(&[file]).unwrap(),
+            [],
+            "B cleared the mark"
+        );
     }
 
     #[test]

@@ -360,11 +360,17 @@ impl Vault {
             blob_id: put.id,
         };
         let updated = audit(principal, AuditAction::Updated);
-        let version = refuse!(meta(
-            self.inner
-                .meta
-                .put_named_blob(record, header.id, expected, &blob, &updated)
-        )?);
+        // The stream is spent: a blob collected meanwhile that is gone again asks for a retry.
+        let committed = self.commit_naming(
+            &[blob.blob_id],
+            |_| None,
+            || {
+                self.inner
+                    .meta
+                    .put_named_blob(record, header.id, expected, &blob, &updated)
+            },
+        );
+        let version = refuse!(meta(committed?)?);
         Ok(Ok(BlobPut {
             blob,
             version,

@@ -40,7 +40,8 @@ pub(super) fn named_blobs<C: Db>(
 }
 
 /// Names a blob, replacing any blob of that name.
-/// Names a blob (or renames what the name held), with the next statement sent.
+/// Names a blob (or renames what the name held), with the next statement sent; the commit is
+/// refused if a collector marked the blob (see `gc`).
 pub(super) fn put_name(
     tx: &mut Tx<'_>,
     rid: RecordId,
@@ -62,6 +63,7 @@ pub(super) fn put_name(
             b.blob_id.as_bytes().to_vec(),
         ],
     );
+    super::gc::refuse_collected(tx, &b.blob_id);
     Ok(())
 }
 

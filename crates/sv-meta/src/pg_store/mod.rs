@@ -37,6 +37,7 @@ mod blobs;
 pub(crate) mod conn;
 mod digest;
 mod feed;
+mod gc;
 mod notify;
 mod query;
 mod schema;
@@ -266,6 +267,7 @@ impl PgMetaStore {
                         std::thread::sleep(Duration::from_millis(5 << attempt));
                         attempt += 1;
                     }
+                    Err(e) if gc::is_refused(&e) => return Err(MetaError::BlobCollected),
                     done => return done,
                 }
             }

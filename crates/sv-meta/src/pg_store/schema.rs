@@ -18,10 +18,11 @@ struct Migration {
 }
 
 /// Every migration, in order; the last one's version is [`PG_SCHEMA_VERSION`].
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "records, things, names, feed, study index, digests, access, sharing, outbox",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "records, things, names, feed, study index, digests, access, sharing, outbox",
+        sql: r#"
 CREATE TABLE records (
     rid      uuid PRIMARY KEY,
     feed_seq bigint NOT NULL DEFAULT 0,  -- the record's last change-feed number
@@ -149,7 +150,31 @@ CREATE TABLE outbox (
     value   bytea NOT NULL               -- codec: outbox mail
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "marks of blobs being garbage collected, refused to commits that name them",
+        sql: r#"
+CREATE TABLE gc_marks (                  -- blobs a collector marked for deletion (see gc.rs)
+    blob_id bytea PRIMARY KEY,
+    deleted boolean NOT NULL,            -- false while the collector is at it
+    at      bigint NOT NULL              -- µs since the epoch: when marked, then when deleted
+);
+
+-- Every commit that names a blob calls this (sent with the commit): the shared lock orders it
+-- with a collector's marking, which takes the same lock exclusively; the check then runs with
+-- a snapshot taken after the lock, so it sees every mark committed before.
+CREATE FUNCTION sv_refuse_collected(id bytea) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(126952377905004);
+    IF EXISTS (SELECT 1 FROM gc_marks WHERE blob_id = id) THEN
+        RAISE EXCEPTION 'a blob named here is being garbage collected' USING ERRCODE = 'SVG01';
+    END IF;
+END $$;
+"#,
+    },
+];
 
 /// The schema version this build writes and reads: its last migration.
 pub const PG_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

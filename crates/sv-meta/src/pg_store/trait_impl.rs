@@ -9,8 +9,8 @@ use sv_model::{
 
 use super::PgMetaStore;
 use crate::{
-    AddInstanceOutcome, ChangePage, InstanceIndexEntry, MetaError, MetaStore, Page, ThingQuery,
-    ThingUpdate,
+    AddInstanceOutcome, ChangePage, Collection, InstanceIndexEntry, MetaError, MetaStore, Page,
+    ThingQuery, ThingUpdate,
 };
 
 impl MetaStore for PgMetaStore {
@@ -106,6 +106,28 @@ impl MetaStore for PgMetaStore {
     }
     fn referenced_blobs(&self) -> Result<Vec<(BlobId, u64)>, MetaError> {
         self.referenced_blobs_impl()
+    }
+    fn mark_for_collection(&self, candidates: &[BlobId]) -> Result<Vec<BlobId>, MetaError> {
+        self.mark_for_collection_impl(candidates)
+    }
+    fn collect_marked(
+        &self,
+        id: &BlobId,
+        delete: &mut dyn FnMut() -> Collection,
+    ) -> Result<Option<Collection>, MetaError> {
+        self.collect_marked_impl(id, delete)
+    }
+    fn collection_marks(&self, ids: &[BlobId]) -> Result<Vec<(BlobId, bool)>, MetaError> {
+        self.collection_marks_impl(ids)
+    }
+    fn unmark_collected(&self, ids: &[BlobId]) -> Result<(), MetaError> {
+        self.unmark_collected_impl(ids)
+    }
+    fn unfinished_collections(&self, before: Timestamp) -> Result<Vec<BlobId>, MetaError> {
+        self.unfinished_collections_impl(before)
+    }
+    fn forget_collections(&self, before: Timestamp) -> Result<u64, MetaError> {
+        self.forget_collections_impl(before)
     }
 
     fn changes(&self, rid: RecordId, since: u64, limit: usize) -> Result<ChangePage, MetaError> {
