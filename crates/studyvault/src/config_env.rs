@@ -62,6 +62,7 @@ const KEYS: &[(Option<&str>, &str, Kind)] = &[
     (Some("meta"), "backend", Kind::Text),
     (Some("meta.postgres"), "url", Kind::Text),
     (Some("meta.postgres"), "pool_size", Kind::Integer),
+    (Some("meta.postgres"), "ca_file", Kind::Text),
     (Some("blobs"), "backend", Kind::Text),
     (Some("blobs"), "segments", Kind::Bool),
     (Some("blobs.s3"), "endpoint", Kind::Text),

@@ -31,6 +31,10 @@ pub struct PostgresConfig {
     pub url: Option<Secret>,
     /// Connections the server keeps to it at most.
     pub pool_size: u32,
+    /// With `sslmode=require` in the URL: the certificates (PEM) the server's must chain to;
+    /// without it, the web's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MetaConfig {
@@ -40,6 +44,7 @@ impl Default for MetaConfig {
             postgres: PostgresConfig {
                 url: None,
                 pool_size: sv_meta::DEFAULT_POOL_SIZE,
+                ca_file: None,
             },
         }
     }
@@ -59,6 +64,7 @@ pub struct PostgresLayer {
     #[serde(default, with = "crate::secret::optional")]
     pub url: Option<Secret>,
     pub pool_size: Option<u32>,
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl MetaConfig {
@@ -71,6 +77,9 @@ impl MetaConfig {
         }
         if let Some(n) = layer.postgres.pool_size {
             self.postgres.pool_size = n;
+        }
+        if let Some(f) = &layer.postgres.ca_file {
+            self.postgres.ca_file = Some(f.clone());
         }
     }
 
@@ -115,10 +124,7 @@ pub fn open_vault(
         .as_ref()
         .filter(|_| config.meta.is_postgres());
     let meta: Arc<dyn sv_meta::MetaStore> = match url {
-        Some(url) => Arc::new(
-            sv_meta::PgMetaStore::open(url.expose().trim(), config.meta.postgres.pool_size)
-                .context("could not open the PostgreSQL metadata database (meta.postgres.url)")?,
-        ),
+        Some(url) => Arc::new(open_postgres(url, &config.meta.postgres)?),
         None => {
             let dir = data.join("meta");
             Arc::new(sv_meta::SledMetaStore::open(&dir).with_context(|| {
@@ -134,6 +140,12 @@ pub fn open_vault(
         .spool_dir
         .get_or_insert_with(|| data.join("spool"));
     Ok(sv_vault::Vault::with_stores(meta, blobs, vault_config))
+}
+
+/// The PostgreSQL store `url` and `[meta.postgres]` name.
+pub fn open_postgres(url: &Secret, pg: &PostgresConfig) -> anyhow::Result<sv_meta::PgMetaStore> {
+    sv_meta::PgMetaStore::open_with_ca(url.expose().trim(), pg.pool_size, pg.ca_file.as_deref())
+        .context("could not open the PostgreSQL metadata database (meta.postgres.url)")
 }
 
 #[cfg(test)]

@@ -154,3 +154,47 @@ fn a_server_on_postgres_keeps_its_metadata_there() {
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.records, 1);
 }
+
+/// `sslmode=require` with `meta.postgres.ca_file`: the vault's store talks TLS to the
+/// database, and the check of the server's certificate uses that file.
+#[test]
+fn ca_file_and_sslmode_make_the_connection_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = sv_testkit::pg::database();
+    let url = format!("{}?sslmode=require", db.url());
+    let ca = sv_testkit::pg::tls_ca_file();
+    let config = load(
+        &data,
+        None,
+        &[
+            ("STUDYVAULT_META_BACKEND", "postgres"),
+            ("STUDYVAULT_META_POSTGRES_URL", &url),
+            ("STUDYVAULT_META_POSTGRES_CA_FILE", ca.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.meta.postgres.ca_file.as_deref(), Some(ca.as_path()));
+    let vault = super::open_vault(&config, config.vault_config().unwrap()).unwrap();
+    vault.create_record_blocking("over TLS").unwrap();
+    let mut admin = db.connect();
+    let tls_sessions: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.datname = $1 AND s.ssl",
+            &[&db.name()],
+        )
+        .unwrap()
+        .get(0);
+    assert!(tls_sessions >= 1, "the vault's connections use TLS");
+    drop(vault);
+
+    // Without the file, the web's roots do not vouch for the test server: a clear refusal.
+    let mut untrusted = config.clone();
+    untrusted.meta.postgres.ca_file = None;
+    let refused = super::open_vault(&untrusted, untrusted.vault_config().unwrap()).unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("meta.postgres.url"),
+        "{refused:#}"
+    );
+}

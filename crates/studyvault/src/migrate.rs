@@ -51,8 +51,8 @@ pub fn run(args: &MigrateArgs, source: &Config) -> anyhow::Result<ExitCode> {
         .url
         .as_ref()
         .context("meta.postgres.url")?;
-    let dst_meta = sv_meta::PgMetaStore::open(url.expose().trim(), dest.meta.postgres.pool_size)
-        .context("could not open the destination's PostgreSQL database (meta.postgres.url)")?;
+    let dst_meta = crate::meta_backend::open_postgres(url, &dest.meta.postgres)
+        .context("could not open the destination's PostgreSQL database")?;
     let dst_blobs = crate::blob_backend::open_blobs(&dest)?;
     println!(
         "moving '{}' to PostgreSQL database {} and {} blobs",

@@ -347,3 +347,45 @@ fn marking_and_naming_never_cross() {
         }
     }
 }
+
+/// Connections to the test database from other sessions, by whether they use TLS.
+fn sessions_by_tls(fx: &PgFixture) -> (i64, i64) {
+    let mut client = fx.db.connect();
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl)
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.datname = $1 AND a.pid <> pg_backend_pid()",
+            &[&fx.db.name()],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// TLS when the URL asks for it (`sslmode=require`), checked against the CA file given; a URL
+/// that does not ask stays plain; a server the roots do not vouch for is refused.
+#[test]
+fn tls_when_the_url_asks_and_only_to_a_server_it_can_verify() {
+    let fx = PgFixture::new();
+    let (tls, plain) = sessions_by_tls(&fx);
+    assert!(
+        tls == 0 && plain >= 1,
+        "the default store is plain: {tls} / {plain}"
+    );
+    let url = format!("{}?sslmode=require", fx.db.url());
+    let ca = sv_testkit::pg::tls_ca_file();
+    let store = PgMetaStore::open_with_ca(&url, 2, Some(&ca)).expect("TLS to the test server");
+    let rid = record(&store);
+    assert!(store.record(rid).unwrap().is_some());
+    let (tls, _) = sessions_by_tls(&fx);
+    assert!(tls >= 1, "the store's connections use TLS");
+
+    // The web's roots do not know the test certificate: no connection, and it says why.
+    let refused = PgMetaStore::open(&url, 1).unwrap_err();
+    let said = format!("{refused} {:?}", refused);
+    assert!(matches!(refused, MetaError::Engine { .. }), "{said}");
+    assert!(said.to_lowercase().contains("certificate"), "{said}");
+    // A CA file for a URL that does not ask for TLS is a mistake, said at once.
+    let mixed = PgMetaStore::open_with_ca(fx.db.url(), 1, Some(&ca)).unwrap_err();
+    assert!(matches!(mixed, MetaError::Invalid { .. }), "{mixed:?}");
+}

@@ -5,7 +5,10 @@
 //! The cluster lives in a temporary directory (`initdb`, then `pg_ctl start` on 127.0.0.1 at
 //! a free port, its socket in the same directory). PostgreSQL refuses to run as root: as
 //! root, its commands run as the `postgres` user (`runuser`), which owns the directory.
-//! Durability is off (`fsync=off`): these servers prove behaviour, not crash safety.
+//! Durability is off (`fsync=off`): these servers prove behaviour, not crash safety. They
+//! serve TLS too (`ssl=on`, with the throwaway certificate in `tls/`, whose file
+//! [`tls_ca_file`] is, for clients that ask with `sslmode=require`); plain connections stay
+//! allowed.
 //!
 //! The server stops itself: a small watchdog shell, started first, waits for the end of a pipe
 //! this process holds. When the process ends, however it ends, the pipe closes; the watchdog
@@ -23,6 +26,12 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use postgres::{Client, NoTls};
+
+/// The certificate the test server's TLS presents (for `127.0.0.1` and `localhost`): the CA
+/// file a client checks it against.
+pub fn tls_ca_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tls/localhost.cert.pem")
+}
 
 /// The role that owns the test databases: not a superuser, as in a real deployment.
 const ROLE: &str = "sv";
@@ -136,6 +145,7 @@ impl Cluster {
             ],
         )
         .unwrap_or_else(|out| panic!("initdb failed:\n{out}"));
+        install_certificate(&dir, &user);
         let port = start_server(&bin, &dir, &user);
         let mut admin = Client::connect(
             &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
@@ -151,6 +161,23 @@ impl Cluster {
             next: AtomicU64::new(1),
             _watchdog: Mutex::new(watchdog),
         }
+    }
+}
+
+/// Puts the server's certificate and key in `dir`, the key readable by the server alone (it
+/// refuses one that others may read).
+fn install_certificate(dir: &Path, user: &RunAs) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tls");
+    for (from, to, mode) in [
+        ("localhost.cert.pem", "server.crt", 0o644),
+        ("localhost.key.pem", "server.key", 0o600),
+    ] {
+        let to = dir.join(to);
+        std::fs::copy(tls.join(from), &to)
+            .unwrap_or_else(|e| panic!("copy the test certificate {from}: {e}"));
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode)).unwrap();
+        user.give(&to);
     }
 }
 
@@ -216,7 +243,8 @@ fn start_server(bin: &Path, dir: &Path, user: &RunAs) -> u16 {
             .expect("find a free loopback port");
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
             dir.display()
         );
         let started = user.run(

@@ -30,6 +30,8 @@ use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, Error, NoTls, Row, Statement};
 
+use super::tls::Tls;
+
 /// A statement's parameter, borrowed.
 pub(crate) type Param<'a> = &'a (dyn ToSql + Sync);
 /// A deferred statement's parameter: owned, since it is sent later.
@@ -88,19 +90,31 @@ enum Resp {
 type Pending<'a> = Pin<Box<dyn Future<Output = Result<Resp, Error>> + 'a>>;
 
 impl Conn {
-    /// Connects (blocking).
-    pub(crate) fn connect(config: &Config, round_trips: Arc<RoundTrips>) -> Result<Conn, Error> {
+    /// Connects (blocking), over TLS if `tls` says so.
+    pub(crate) fn connect(
+        config: &Config,
+        tls: &Tls,
+        round_trips: Arc<RoundTrips>,
+    ) -> Result<Conn, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a current-thread runtime can always be built");
-        let (client, connection) = runtime.block_on(config.connect(NoTls))?;
-        // Runs whenever the runtime does, that is during this connection's calls.
-        runtime.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "a PostgreSQL connection ended");
+        // The connection runs whenever the runtime does, that is during this connection's
+        // calls.
+        let ended = |e: Error| tracing::debug!(error = %e, "a PostgreSQL connection ended");
+        let client = match tls {
+            Tls::Plain => {
+                let (client, connection) = runtime.block_on(config.connect(NoTls))?;
+                runtime.spawn(async move { connection.await.unwrap_or_else(ended) });
+                client
             }
-        });
+            Tls::Verified(tls) => {
+                let (client, connection) = runtime.block_on(config.connect(tls.clone()))?;
+                runtime.spawn(async move { connection.await.unwrap_or_else(ended) });
+                client
+            }
+        };
         Ok(Conn {
             runtime,
             client,
@@ -354,6 +368,7 @@ impl Drop for Tx<'_> {
 #[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) config: Config,
+    pub(crate) tls: Tls,
     pub(crate) round_trips: Arc<RoundTrips>,
 }
 
@@ -362,7 +377,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = Error;
 
     fn connect(&self) -> Result<Conn, Error> {
-        Conn::connect(&self.config, Arc::clone(&self.round_trips))
+        Conn::connect(&self.config, &self.tls, Arc::clone(&self.round_trips))
     }
 
     /// A connection used within the last few seconds is lent as is (a dead one fails its

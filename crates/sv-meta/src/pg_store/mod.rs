@@ -46,6 +46,7 @@ mod study;
 #[cfg(test)]
 mod tests;
 mod things;
+mod tls;
 mod trait_impl;
 
 use std::sync::Arc;
@@ -80,6 +81,7 @@ pub struct PgMetaStore {
     database: String,
     /// How to connect, for the invalidation listener's own connection.
     config: tokio_postgres::Config,
+    tls: tls::Tls,
     /// Round trips to the server so far, on every pooled connection.
     round_trips: Arc<RoundTrips>,
     /// Set when the store is dropped: the listener (if any) stops.
@@ -170,13 +172,30 @@ impl PgMetaStore {
     /// of at most `pool_size` connections.
     ///
     /// Refuses a database whose schema is newer than this build ([`MetaError::NewerSchema`]).
-    /// Connections are unencrypted (`NoTls`): keep the database on a trusted network.
+    /// Connections are plain TCP unless the URL says `sslmode=require`: then TLS, with the
+    /// server's certificate checked against the web's roots ([`PgMetaStore::open_with_ca`]
+    /// names other ones).
     pub fn open(url: &str, pool_size: u32) -> Result<PgMetaStore, MetaError> {
-        blocking(|| PgMetaStore::open_here(url, pool_size))
+        PgMetaStore::open_with_ca(url, pool_size, None)
     }
 
-    fn open_here(url: &str, pool_size: u32) -> Result<PgMetaStore, MetaError> {
+    /// [`PgMetaStore::open`], with a TLS server's certificate checked against the
+    /// certificates in `ca_file` (PEM), which needs `sslmode=require` in the URL.
+    pub fn open_with_ca(
+        url: &str,
+        pool_size: u32,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<PgMetaStore, MetaError> {
+        blocking(|| PgMetaStore::open_here(url, pool_size, ca_file))
+    }
+
+    fn open_here(
+        url: &str,
+        pool_size: u32,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<PgMetaStore, MetaError> {
         let config: tokio_postgres::Config = url.parse().map_err(db("parse the url of"))?;
+        let tls = tls::Tls::for_config(&config, ca_file)?;
         let database = config
             .get_dbname()
             .or(config.get_user())
@@ -186,11 +205,12 @@ impl PgMetaStore {
         // only say it timed out), and it runs the migrations before anything else.
         let round_trips = Arc::new(RoundTrips::default());
         let mut first =
-            Conn::connect(&config, Arc::clone(&round_trips)).map_err(db("connect to"))?;
+            Conn::connect(&config, &tls, Arc::clone(&round_trips)).map_err(db("connect to"))?;
         schema::migrate(&mut first, &database)?;
         drop(first);
         let manager = Manager {
             config: config.clone(),
+            tls: tls.clone(),
             round_trips: Arc::clone(&round_trips),
         };
         let pool = Pool::builder()
@@ -205,6 +225,7 @@ impl PgMetaStore {
             pool: Some(pool),
             database,
             config,
+            tls,
             round_trips,
             stop_listening: Arc::new(AtomicBool::new(false)),
         })
@@ -213,8 +234,8 @@ impl PgMetaStore {
     /// Starts this store's invalidation listener ([`notify`]).
     pub(crate) fn listen(&self, sink: crate::InvalidationSink) {
         let config = postgres::Config::from(self.config.clone());
-        let stop = Arc::clone(&self.stop_listening);
-        blocking(move || notify::spawn_listener(config, sink, stop));
+        let (tls, stop) = (self.tls.clone(), Arc::clone(&self.stop_listening));
+        blocking(move || notify::spawn_listener(config, tls, sink, stop));
     }
 
     /// The database's name.

@@ -14,6 +14,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 use super::conn::{Tx, owned};
+use super::tls::Tls;
 
 use crate::{Invalidation, InvalidationSink};
 
@@ -34,12 +35,13 @@ pub(crate) fn notify(tx: &mut Tx<'_>, change: Invalidation) {
 /// returns is heard, then goes on on a new thread, reconnecting with a growing pause.
 pub(crate) fn spawn_listener(
     config: postgres::Config,
+    tls: Tls,
     sink: InvalidationSink,
     stop: Arc<AtomicBool>,
 ) {
     // Nothing was remembered before the first connection, so nothing can have been missed;
     // if it fails, the thread connects later and announces that.
-    let first = subscribe(&config).map_err(|e| {
+    let first = subscribe(&config, &tls).map_err(|e| {
         tracing::warn!(error = %e, "invalidation listener could not connect; retrying");
     });
     let spawned = std::thread::Builder::new()
@@ -50,7 +52,7 @@ pub(crate) fn spawn_listener(
             while !stop.load(Ordering::Relaxed) {
                 let listened = match client.take() {
                     Some(subscribed) => listen(subscribed, &sink, &stop),
-                    None => subscribe(&config).and_then(|subscribed| {
+                    None => subscribe(&config, &tls).and_then(|subscribed| {
                         // Whatever was sent while nobody listened is lost.
                         sink(Invalidation::Everything);
                         listen(subscribed, &sink, &stop)
@@ -73,8 +75,11 @@ pub(crate) fn spawn_listener(
 }
 
 /// A new connection, listening.
-fn subscribe(config: &postgres::Config) -> Result<Client, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
+fn subscribe(config: &postgres::Config, tls: &Tls) -> Result<Client, postgres::Error> {
+    let mut client = match tls {
+        Tls::Plain => config.connect(NoTls)?,
+        Tls::Verified(tls) => config.connect(tls.clone())?,
+    };
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }
