@@ -373,3 +373,24 @@ async fn calls_from_an_async_worker_step_aside() {
     assert_eq!(read_all(&store, &id, Some(5..MIB as u64)), &bytes[5..MIB]);
     drop(store); // dropping its runtime on an async thread must not panic either
 }
+
+/// An endpoint nobody listens on is an error after the few retries (the time it took is
+/// printed; the retry settings bound it to 20 s).
+#[test]
+fn an_unreachable_endpoint_is_an_error_after_a_few_retries() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port(); // free once the listener is dropped: connections are refused
+    let started = std::time::Instant::now();
+    // Opening reads the bucket's layout marker: the first request.
+    let refused = S3BlobStore::open(S3Config::new(
+        format!("http://127.0.0.1:{port}"),
+        "nowhere",
+        "GKnobody",
+        "no-secret",
+    ));
+    println!("refused after {:?}", started.elapsed());
+    let said = format!("{:?}", refused.expect_err("nothing listens there"));
+    assert!(said.contains("retries"), "{said}");
+}

@@ -47,7 +47,7 @@ pub(crate) use owned;
 
 /// Prepared statements kept per connection at most; beyond it the cache starts again (every
 /// statement of this crate is a literal, so only a bug would reach it).
-const MAX_STATEMENTS: usize = 512;
+pub(crate) const MAX_STATEMENTS: usize = 512;
 /// A pooled connection idle for longer than this is checked with a query before it is lent.
 const TRUSTED_IDLE: Duration = Duration::from_secs(10);
 
@@ -142,7 +142,11 @@ impl Conn {
             return Ok(());
         }
         if self.statements.len() + missing.len() > MAX_STATEMENTS {
+            // Starting again: every statement asked for is missing now.
             self.statements.clear();
+            missing = sqls.to_vec();
+            missing.sort_unstable();
+            missing.dedup();
         }
         self.round_trips.0.fetch_add(1, Ordering::Relaxed);
         let client = &self.client;

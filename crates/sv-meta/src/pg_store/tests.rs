@@ -1,7 +1,9 @@
-//! The transaction runner on a real PostgreSQL: which failures run a transaction again.
+//! The transaction runner on a real PostgreSQL: which failures run a transaction again, and the
+//! statement cache.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::conn::Db;
 use super::{PgMetaStore, db};
 use crate::MetaError;
 
@@ -39,4 +41,36 @@ fn deadlocks_and_serialization_failures_run_the_transaction_again() {
         assert!(matches!(out, Err(MetaError::Engine { .. })), "{code}");
         assert_eq!(runs.load(Ordering::SeqCst), want, "{code}");
     }
+}
+
+#[test]
+fn the_statement_cache_starts_again_when_full_without_losing_a_statement_in_flight() {
+    use super::conn::MAX_STATEMENTS;
+    let database = sv_testkit::pg::database();
+    let store = PgMetaStore::open(database.url(), 1).unwrap();
+    let number = |sql: &str| sql.trim_start_matches("SELECT ").parse::<i64>().unwrap();
+    let sqls: Vec<String> = (0..MAX_STATEMENTS + 2)
+        .map(|i| format!("SELECT {i}"))
+        .collect();
+    let answers = store
+        .write(|tx| {
+            for sql in &sqls[..MAX_STATEMENTS - 1] {
+                tx.query(sql, &[]).map_err(db("read"))?;
+            }
+            // One statement prepared before, two new ones that overflow the cache.
+            let (old, new) = (&sqls[0], &sqls[MAX_STATEMENTS..]);
+            let reads: Vec<(&str, &[super::conn::Param<'_>])> = [old, &new[0], &new[1]]
+                .map(|s| (s.as_str(), &[][..]))
+                .to_vec();
+            let rows = tx.query_all(&reads).map_err(db("read"))?;
+            Ok(rows
+                .iter()
+                .map(|r| r[0].get::<_, i32>(0))
+                .collect::<Vec<_>>())
+        })
+        .unwrap();
+    let want: Vec<i32> = [&sqls[0], &sqls[MAX_STATEMENTS], &sqls[MAX_STATEMENTS + 1]]
+        .map(|s| number(s) as i32)
+        .to_vec();
+    assert_eq!(answers, want);
 }
