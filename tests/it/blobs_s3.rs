@@ -41,17 +41,7 @@ fn a_server_on_s3_and_postgres_keeps_no_store_under_its_data_directory() {
     let data = server.data.clone();
     assert!(!data.join("blobs").exists(), "no local blob store was made");
     assert!(!data.join("meta").exists(), "no sled store was made");
-    let bucket = sv_blob_s3::S3BlobStore::open(sv_blob_s3::S3Config {
-        region: s3.region.clone(),
-        prefix: s3.prefix.clone(),
-        ..sv_blob_s3::S3Config::new(
-            &s3.endpoint,
-            &s3.bucket,
-            &s3.access_key_id,
-            &s3.secret_access_key,
-        )
-    })
-    .unwrap();
+    let bucket = bucket(&s3);
     let ids = bucket.list().unwrap();
     assert!(
         ids.contains(&BlobId::of(&ct)),
@@ -74,4 +64,19 @@ fn a_server_on_s3_and_postgres_keeps_no_store_under_its_data_directory() {
     }
     assert_eq!(bucket.list().unwrap(), ids, "gc kept every referenced blob");
     assert!(!data.join("blobs").exists());
+}
+
+/// The test's own client of the bucket prefix the servers use.
+pub fn bucket(s3: &sv_testkit::garage::S3Target) -> sv_blob_s3::S3BlobStore {
+    sv_blob_s3::S3BlobStore::open(sv_blob_s3::S3Config {
+        region: s3.region.clone(),
+        prefix: s3.prefix.clone(),
+        ..sv_blob_s3::S3Config::new(
+            &s3.endpoint,
+            &s3.bucket,
+            &s3.access_key_id,
+            &s3.secret_access_key,
+        )
+    })
+    .unwrap()
 }

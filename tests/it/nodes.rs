@@ -665,17 +665,7 @@ fn collectors_running_while_both_nodes_ingest_take_nothing_acknowledged() {
         ("STUDYVAULT_GC_EVERY_SECS", "1"),
         ("STUDYVAULT_GC_GRACE_SECS", "0"),
     ]);
-    let bucket = sv_blob_s3::S3BlobStore::open(sv_blob_s3::S3Config {
-        region: s3.region.clone(),
-        prefix: s3.prefix.clone(),
-        ..sv_blob_s3::S3Config::new(
-            &s3.endpoint,
-            &s3.bucket,
-            &s3.access_key_id,
-            &s3.secret_access_key,
-        )
-    })
-    .unwrap();
+    let bucket = crate::blobs_s3::bucket(&s3);
     let (rid, token) = nodes.a().create_record("Collected While Ingesting");
     let study = "1.2.826.0.1.3680043.8.498.1313";
     let (thing, _) = ingest(
