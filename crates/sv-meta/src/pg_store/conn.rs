@@ -24,7 +24,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
@@ -48,8 +47,6 @@ pub(crate) use owned;
 /// Prepared statements kept per connection at most; beyond it the cache starts again (every
 /// statement of this crate is a literal, so only a bug would reach it).
 pub(crate) const MAX_STATEMENTS: usize = 512;
-/// A pooled connection idle for longer than this is checked with a query before it is lent.
-const TRUSTED_IDLE: Duration = Duration::from_secs(10);
 
 /// Counts round trips: requests sent before waiting for answers (for tests and the bench).
 #[derive(Debug, Default)]
@@ -66,7 +63,6 @@ pub(crate) struct Conn {
     runtime: tokio::runtime::Runtime,
     client: Client,
     statements: HashMap<String, Statement>,
-    last_used: Instant,
     round_trips: Arc<RoundTrips>,
 }
 
@@ -119,13 +115,20 @@ impl Conn {
             runtime,
             client,
             statements: HashMap::new(),
-            last_used: Instant::now(),
             round_trips,
         })
     }
 
-    /// Whether the server has hung up on this connection.
+    /// Whether the server has hung up on this connection (restarted, terminated the session,
+    /// timed it out). Lets the connection read what arrived meanwhile first, which costs no
+    /// round trip: the socket is only looked at.
     pub(crate) fn is_closed(&self) -> bool {
+        self.runtime.block_on(async {
+            // Each yield lets the runtime poll the socket and run the connection's task.
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+        });
         self.client.is_closed()
     }
 
@@ -175,7 +178,6 @@ impl Conn {
             out.extend((1..reqs.len()).map(|_| Ok(Resp::Done)));
             return out;
         }
-        self.last_used = Instant::now();
         self.round_trips.0.fetch_add(1, Ordering::Relaxed);
         let (client, statements) = (&self.client, &self.statements);
         let pending: Vec<Pending<'_>> = reqs
@@ -384,13 +386,14 @@ impl r2d2::ManageConnection for Manager {
         Conn::connect(&self.config, &self.tls, Arc::clone(&self.round_trips))
     }
 
-    /// A connection used within the last few seconds is lent as is (a dead one fails its
-    /// statement, and the pool drops it); an older one answers an empty query first.
+    /// A connection the server has not hung up on is lent as is: no query, no round trip. (One
+    /// whose network path died silently fails its first statement; TCP keepalives end it.)
     fn is_valid(&self, conn: &mut Conn) -> Result<(), Error> {
-        if conn.last_used.elapsed() < TRUSTED_IDLE && !conn.is_closed() {
-            return Ok(());
+        if conn.is_closed() {
+            // Fails at once, saying the connection is closed.
+            return conn.batch_execute("");
         }
-        conn.batch_execute("")
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {

@@ -74,3 +74,38 @@ fn the_statement_cache_starts_again_when_full_without_losing_a_statement_in_flig
         .to_vec();
     assert_eq!(answers, want);
 }
+
+/// A pooled connection whose session the server ended (a restart, `pg_terminate_backend`, an
+/// idle timeout) is noticed when lent, without a query, and replaced: the next call works.
+#[test]
+fn a_connection_the_server_ended_is_replaced_before_a_call_fails() {
+    let database = sv_testkit::pg::database();
+    let store = PgMetaStore::open(database.url(), 1).unwrap();
+    let ask = |n: i32| {
+        store.read(|c| super::one(c, "SELECT $1::int", &[&n], |r| super::col::<i32>(r, 0)))
+    };
+    assert_eq!(ask(1).unwrap(), Some(1));
+    let mut admin = database.connect();
+    let others = "FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()";
+    admin
+        .execute(
+            &format!("SELECT pg_terminate_backend(pid) {others}"),
+            &[&database.name()],
+        )
+        .unwrap();
+    let gone = std::time::Instant::now();
+    while admin
+        .query_one(&format!("SELECT count(*) {others}"), &[&database.name()])
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(gone.elapsed().as_secs() < 10, "the session did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        ask(2).unwrap(),
+        Some(2),
+        "the ended connection was replaced"
+    );
+}
