@@ -586,21 +586,20 @@ impl Config {
         })
     }
 
-    /// The online garbage collector's schedule, or `None` when it must not run: turned off,
-    /// or blobs on S3 with metadata in sled. Nodes that share a bucket and a PostgreSQL
-    /// database order their collectors with every node's writers through the database
-    /// (`MetaStore::mark_for_collection`); an embedded metadata store cannot tell another
-    /// node's writers, so a bucket beside it is collected by `studyvault gc` with the node
-    /// stopped.
+    /// The online garbage collector's schedule, or `None` when it must not run: turned off, or
+    /// blobs on S3, which other nodes may share. The marks in PostgreSQL
+    /// (`MetaStore::mark_for_collection`) order a collector with every node's writers, but
+    /// the test that runs collectors beside two ingesting nodes still loses an acknowledged
+    /// instance about once in ten runs (`tests/it/nodes.rs`), so a shared bucket is collected
+    /// by `studyvault gc` with every node stopped until that is found.
     pub fn collector(&self) -> Option<crate::serve::Collector> {
         if self.gc.every_secs == 0 {
             return None;
         }
-        if self.blobs.backend != "local" && self.meta.backend != "postgres" {
+        if self.blobs.backend != "local" {
             tracing::info!(
-                "gc: the online collector is off with blobs.backend = {:?} and meta.backend = {:?} (a bucket other nodes may share); run `studyvault gc` with the node stopped, or keep the metadata in PostgreSQL",
-                self.blobs.backend,
-                self.meta.backend
+                "gc: the online collector is off with blobs.backend = {:?} (a bucket other nodes may share); run `studyvault gc` with every node stopped",
+                self.blobs.backend
             );
             return None;
         }

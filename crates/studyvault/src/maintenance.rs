@@ -1,5 +1,5 @@
 //! `studyvault fsck` and `studyvault gc`, on a stopped data directory (on PostgreSQL + S3, with
-//! the nodes running or not: their collectors and `gc` are ordered with every commit there).
+//! every node stopped).
 
 use std::path::Path;
 use std::process::ExitCode;

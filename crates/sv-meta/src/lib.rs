@@ -68,6 +68,17 @@ pub use query::{Page, StateFilter, ThingCursor, ThingQuery, ThingUpdate};
 pub use sled_store::{CACHE_BYTES, SCHEMA_VERSION, SledMetaStore};
 pub use store::MetaStore;
 
+/// A collector's mark on a blob ([`MetaStore::collection_marks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionMark {
+    pub blob_id: sv_model::BlobId,
+    /// The blob is gone from the blob store; `false` while the collector is at it.
+    pub deleted: bool,
+    /// New at every marking and every deletion, never reused (even once a mark is cleared and
+    /// the blob marked again): a writer clears only the mark it saw deleted, never a later one.
+    pub generation: u64,
+}
+
 /// What a garbage collector's deletion step did with a blob it chose
 /// ([`MetaStore::collect_marked`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

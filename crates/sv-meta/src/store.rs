@@ -11,8 +11,8 @@ use sv_model::{
 };
 
 use crate::{
-    AddInstanceOutcome, ChangePage, Collection, InstanceIndexEntry, InvalidationSink, MetaError,
-    Page, ThingQuery, ThingUpdate,
+    AddInstanceOutcome, ChangePage, Collection, CollectionMark, InstanceIndexEntry,
+    InvalidationSink, MetaError, Page, ThingQuery, ThingUpdate,
 };
 
 /// The metadata store: records, things and their versions, named blobs and their reference
@@ -142,15 +142,14 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Collection>, MetaError> {
         Ok(Some(delete()))
     }
-    /// The marks on these blobs: `(id, deleted)`, `deleted` false while the collector is still
-    /// at it. Blobs without a mark are left out.
-    fn collection_marks(&self, _ids: &[BlobId]) -> Result<Vec<(BlobId, bool)>, MetaError> {
+    /// The marks on these blobs, by blob id; blobs without a mark are left out.
+    fn collection_marks(&self, _ids: &[BlobId]) -> Result<Vec<CollectionMark>, MetaError> {
         Ok(Vec::new())
     }
-    /// Clears the marks of these blobs' deletions: they are in the blob store again (a writer
-    /// stored them after their deletion), so commits may name them. Marks whose deletion is
-    /// still under way stay.
-    fn unmark_collected(&self, _ids: &[BlobId]) -> Result<(), MetaError> {
+    /// Clears these marks of deletions, as the writer saw them: their blobs are in the blob
+    /// store again (the writer stored them after their deletion), so commits may name them. A
+    /// mark that has changed since (a collector marked the blob again, or is deleting it) stays.
+    fn unmark_collected(&self, _marks: &[CollectionMark]) -> Result<(), MetaError> {
         Ok(())
     }
     /// Marks a collector left unfinished (made before `before` and not yet deleted, say by a

@@ -231,8 +231,12 @@ fn marked_blobs_cannot_be_named_until_stored_again() {
 
     let marked = fx.store().mark_for_collection(&candidates).unwrap();
     assert_eq!(marked, [orphan.blob_id], "a named blob is not marked");
+    let marks = other.collection_marks(&candidates).unwrap();
     assert_eq!(
-        other.collection_marks(&candidates).unwrap(),
+        marks
+            .iter()
+            .map(|m| (m.blob_id, m.deleted))
+            .collect::<Vec<_>>(),
         [(orphan.blob_id, false)]
     );
     // The other node's commit naming it is refused, and writes nothing.
@@ -252,11 +256,8 @@ fn marked_blobs_cannot_be_named_until_stored_again() {
     assert_eq!(other.study_thing(rid, "8.1").unwrap(), None);
 
     // A writer cannot clear a mark whose deletion has not happened.
-    other.unmark_collected(&[orphan.blob_id]).unwrap();
-    assert_eq!(
-        other.collection_marks(&candidates).unwrap(),
-        [(orphan.blob_id, false)]
-    );
+    other.unmark_collected(&marks).unwrap();
+    assert_eq!(other.collection_marks(&candidates).unwrap(), marks);
     // Deleted: still refused until a writer, having stored it again, clears the mark.
     let deleted = fx
         .store()
@@ -267,15 +268,35 @@ fn marked_blobs_cannot_be_named_until_stored_again() {
         .collect_marked(&orphan.blob_id, &mut || panic!("deleted twice"))
         .unwrap();
     assert_eq!(again, None, "another collector finds the deletion done");
+    let seen = other.collection_marks(&candidates).unwrap();
     assert_eq!(
-        other.collection_marks(&candidates).unwrap(),
+        seen.iter()
+            .map(|m| (m.blob_id, m.deleted))
+            .collect::<Vec<_>>(),
         [(orphan.blob_id, true)]
     );
     assert!(matches!(
         other.add_instance(rid, &f, false, &up),
         Err(MetaError::BlobCollected)
     ));
-    other.unmark_collected(&[orphan.blob_id]).unwrap();
+    // The writer stores the blob again; meanwhile a collector marks and deletes it once more.
+    // The writer's clearing of the deletion it saw leaves that new mark, which still refuses.
+    fx.store().mark_for_collection(&[orphan.blob_id]).unwrap();
+    let deleted = fx
+        .store()
+        .collect_marked(&orphan.blob_id, &mut || Collection::Deleted(12))
+        .unwrap();
+    assert_eq!(deleted, Some(Collection::Deleted(12)));
+    other.unmark_collected(&seen).unwrap();
+    assert!(
+        matches!(
+            other.add_instance(rid, &f, false, &up),
+            Err(MetaError::BlobCollected)
+        ),
+        "a deletion after the writer stored the blob again refuses its commit"
+    );
+    let seen = other.collection_marks(&candidates).unwrap();
+    other.unmark_collected(&seen).unwrap();
     other.add_instance(rid, &f, false, &up).unwrap();
     assert_eq!(other.blob_refcount(&orphan.blob_id).unwrap(), 1);
     assert_eq!(
@@ -311,7 +332,13 @@ fn unfinished_and_old_marks_are_found() {
     assert_eq!(s.unfinished_collections(earlier).unwrap(), []);
     assert_eq!(s.forget_collections(earlier).unwrap(), 0);
     assert_eq!(s.forget_collections(later).unwrap(), 1);
-    assert_eq!(s.collection_marks(&[a, b]).unwrap(), [(a, false)]);
+    let left = s.collection_marks(&[a, b]).unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|m| (m.blob_id, m.deleted))
+            .collect::<Vec<_>>(),
+        [(a, false)]
+    );
 }
 
 /// Marking and naming race on two nodes, many times over: each blob ends either named and

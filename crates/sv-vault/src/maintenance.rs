@@ -332,7 +332,7 @@ impl Vault {
         let deadline = Instant::now() + COLLECTION_WAIT;
         let marks = loop {
             let marks = self.inner.meta.collection_marks(blobs)?;
-            if marks.iter().all(|(_, deleted)| *deleted) {
+            if marks.iter().all(|m| m.deleted) {
                 break marks;
             }
             if Instant::now() >= deadline {
@@ -340,19 +340,18 @@ impl Vault {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let mut present = Vec::with_capacity(marks.len());
-        for (id, _) in marks {
-            if !self.inner.blobs.contains(&id)? {
-                let Some(stored) = put_again(&id) else {
+        for mark in &marks {
+            if !self.inner.blobs.contains(&mark.blob_id)? {
+                let Some(stored) = put_again(&mark.blob_id) else {
                     return Err(VaultError::Busy);
                 };
                 let stored = stored?;
-                debug_assert_eq!(stored.id, id);
+                debug_assert_eq!(stored.id, mark.blob_id);
             }
-            present.push(id);
         }
-        // Every marked blob is in the store again, after its deletion: commits may name it.
-        self.inner.meta.unmark_collected(&present)?;
+        // Every marked blob is in the store again, after the deletions seen: commits may name
+        // it, unless a collector has marked it again since (that mark stays, and refuses).
+        self.inner.meta.unmark_collected(&marks)?;
         Ok(())
     }
 }

@@ -15,7 +15,9 @@
 //!    the mark still stands (several collectors may have marked the same blob, and a writer
 //!    may have cleared it since), then records the deletion in the same transaction.
 //! 4. A refused writer waits for that, stores its blob again if it is gone, clears the mark
-//!    (only a deleted one: it waits on the row lock of one being deleted) and commits again.
+//!    and commits again. It clears only the mark it saw deleted, by its generation: another
+//!    collector may have marked and deleted the blob again after the writer stored it, and
+//!    that mark must stay to refuse the commit.
 //!    The mark of a deleted blob stays until a writer clears it, or until it is old enough
 //!    that no writer can still hold a put from before the deletion
 //!    ([`PgMetaStore::forget_collections_impl`]).
@@ -25,8 +27,8 @@ use std::cell::RefCell;
 use sv_model::{BlobId, Timestamp};
 
 use super::conn::{Db, Tx, owned};
-use super::{PgMetaStore, blob_id, col, db, exec, one, rows};
-use crate::{Collection, MetaError};
+use super::{PgMetaStore, blob_id, col, db, exec, one, rows, to_i64, to_u64};
+use crate::{Collection, CollectionMark, MetaError};
 
 /// The advisory lock that orders marking with commits ("svgcol" in ASCII); migration 2's
 /// `sv_refuse_collected` takes it with this number.
@@ -81,7 +83,8 @@ impl PgMetaStore {
                     "INSERT INTO gc_marks (blob_id, deleted, at)
                      SELECT id, false, $2 FROM unnest($1::bytea[]) AS c(id)
                      WHERE NOT EXISTS (SELECT 1 FROM named_blobs n WHERE n.blob_id = c.id)
-                     ON CONFLICT (blob_id) DO UPDATE SET deleted = false, at = EXCLUDED.at
+                     ON CONFLICT (blob_id) DO UPDATE
+                     SET deleted = false, at = EXCLUDED.at, gen = nextval('gc_mark_gen')
                      RETURNING blob_id",
                     &[&ids, &now],
                 )
@@ -113,7 +116,8 @@ impl PgMetaStore {
             match done {
                 Collection::Deleted(_) | Collection::Gone => exec(
                     tx,
-                    "UPDATE gc_marks SET deleted = true, at = $2 WHERE blob_id = $1",
+                    "UPDATE gc_marks SET deleted = true, at = $2, gen = nextval('gc_mark_gen')
+                     WHERE blob_id = $1",
                     &[&key, &Timestamp::now().unix_micros()],
                 )?,
                 Collection::Kept => exec(tx, "DELETE FROM gc_marks WHERE blob_id = $1", &[&key])?,
@@ -125,28 +129,41 @@ impl PgMetaStore {
     pub(crate) fn collection_marks_impl(
         &self,
         ids: &[BlobId],
-    ) -> Result<Vec<(BlobId, bool)>, MetaError> {
+    ) -> Result<Vec<CollectionMark>, MetaError> {
         let ids = bytes(ids);
         self.read(|c| {
             rows(
                 c,
-                "SELECT blob_id, deleted FROM gc_marks WHERE blob_id = ANY($1) ORDER BY blob_id",
+                "SELECT blob_id, deleted, gen FROM gc_marks WHERE blob_id = ANY($1)
+                 ORDER BY blob_id",
                 &[&ids],
-                |row| Ok((blob_id(col(row, 0)?, "gc_marks")?, col(row, 1)?)),
+                |row| {
+                    Ok(CollectionMark {
+                        blob_id: blob_id(col(row, 0)?, "gc_marks")?,
+                        deleted: col(row, 1)?,
+                        generation: to_u64(col(row, 2)?, "gc_marks", "gen")?,
+                    })
+                },
             )
         })
     }
 
-    pub(crate) fn unmark_collected_impl(&self, ids: &[BlobId]) -> Result<(), MetaError> {
-        if ids.is_empty() {
+    pub(crate) fn unmark_collected_impl(&self, marks: &[CollectionMark]) -> Result<(), MetaError> {
+        let seen: Vec<&CollectionMark> = marks.iter().filter(|m| m.deleted).collect();
+        if seen.is_empty() {
             return Ok(());
         }
-        let ids = bytes(ids);
+        let ids: Vec<Vec<u8>> = seen.iter().map(|m| m.blob_id.as_bytes().to_vec()).collect();
+        let gens = seen
+            .iter()
+            .map(|m| to_i64(m.generation, "collection mark"))
+            .collect::<Result<Vec<i64>, _>>()?;
         self.write(|tx| {
             exec(
                 tx,
-                "DELETE FROM gc_marks WHERE blob_id = ANY($1) AND deleted",
-                &[&ids],
+                "DELETE FROM gc_marks m USING unnest($1::bytea[], $2::bigint[]) AS s(id, gen)
+                 WHERE m.blob_id = s.id AND m.gen = s.gen AND m.deleted",
+                &[&ids, &gens],
             )
         })
         .map(drop)

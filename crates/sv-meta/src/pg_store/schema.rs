@@ -155,10 +155,12 @@ CREATE TABLE outbox (
         version: 2,
         description: "marks of blobs being garbage collected, refused to commits that name them",
         sql: r#"
+CREATE SEQUENCE gc_mark_gen;              -- never reused, not even after a mark is cleared
 CREATE TABLE gc_marks (                  -- blobs a collector marked for deletion (see gc.rs)
     blob_id bytea PRIMARY KEY,
     deleted boolean NOT NULL,            -- false while the collector is at it
-    at      bigint NOT NULL              -- µs since the epoch: when marked, then when deleted
+    at      bigint NOT NULL,             -- µs since the epoch: when marked, then when deleted
+    gen     bigint NOT NULL DEFAULT nextval('gc_mark_gen')  -- new at every marking and deletion
 );
 
 -- Every commit that names a blob calls this (sent with the commit): the shared lock orders it

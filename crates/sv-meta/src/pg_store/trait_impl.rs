@@ -9,8 +9,8 @@ use sv_model::{
 
 use super::PgMetaStore;
 use crate::{
-    AddInstanceOutcome, ChangePage, Collection, InstanceIndexEntry, MetaError, MetaStore, Page,
-    ThingQuery, ThingUpdate,
+    AddInstanceOutcome, ChangePage, Collection, CollectionMark, InstanceIndexEntry, MetaError,
+    MetaStore, Page, ThingQuery, ThingUpdate,
 };
 
 impl MetaStore for PgMetaStore {
@@ -117,11 +117,11 @@ impl MetaStore for PgMetaStore {
     ) -> Result<Option<Collection>, MetaError> {
         self.collect_marked_impl(id, delete)
     }
-    fn collection_marks(&self, ids: &[BlobId]) -> Result<Vec<(BlobId, bool)>, MetaError> {
+    fn collection_marks(&self, ids: &[BlobId]) -> Result<Vec<CollectionMark>, MetaError> {
         self.collection_marks_impl(ids)
     }
-    fn unmark_collected(&self, ids: &[BlobId]) -> Result<(), MetaError> {
-        self.unmark_collected_impl(ids)
+    fn unmark_collected(&self, marks: &[CollectionMark]) -> Result<(), MetaError> {
+        self.unmark_collected_impl(marks)
     }
     fn unfinished_collections(&self, before: Timestamp) -> Result<Vec<BlobId>, MetaError> {
         self.unfinished_collections_impl(before)
