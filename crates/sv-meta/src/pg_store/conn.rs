@@ -134,22 +134,21 @@ impl Conn {
 
     /// Prepares what is not prepared yet among `sqls`, all in one round trip.
     fn prepare_missing(&mut self, sqls: &[&str]) -> Result<(), Error> {
-        let mut missing: Vec<&str> = sqls
+        let mut wanted = sqls.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut missing: Vec<&str> = wanted
             .iter()
             .copied()
             .filter(|s| !self.statements.contains_key(*s))
             .collect();
-        missing.sort_unstable();
-        missing.dedup();
         if missing.is_empty() {
             return Ok(());
         }
         if self.statements.len() + missing.len() > MAX_STATEMENTS {
             // Starting again: every statement asked for is missing now.
             self.statements.clear();
-            missing = sqls.to_vec();
-            missing.sort_unstable();
-            missing.dedup();
+            missing = wanted;
         }
         self.round_trips.0.fetch_add(1, Ordering::Relaxed);
         let client = &self.client;
